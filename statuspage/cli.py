@@ -1,0 +1,239 @@
+"""The `statuspage` command: a Flask CLI group on create_app (``flask --app wsgi …`` works too)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .config import SettingsError
+
+
+def _create_app():
+    from . import create_app
+
+    try:
+        return create_app()
+    except SettingsError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(run_command)
+    app.cli.add_command(run_command, name="serve")
+    app.cli.add_command(worker_command)
+    app.cli.add_command(config_group)
+    app.cli.add_command(user_group)
+    app.cli.add_command(token_group)
+
+
+# --- run / worker ---------------------------------------------------------------------------------
+
+
+@click.command("run", help="Run the all-in-one product: gunicorn web server and the scheduler worker, "
+                           "supervised. Ctrl-C (or SIGTERM) stops both cleanly.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--web-workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn worker processes (gthread, 8 threads each).")
+@click.option("--no-worker", is_flag=True, help="Serve the web only (another process runs `statuspage worker`).")
+@click.option("--migrate/--no-migrate", default=True, show_default=True,
+              help="Apply database migrations before starting.")
+def run_command(host: str, port: int, web_workers: int, no_worker: bool, migrate: bool) -> None:
+    if migrate:
+        from flask_migrate import upgrade
+
+        with current_app.app_context():
+            upgrade()
+    env = dict(os.environ)
+    env.setdefault("STATUSPAGE_INSTANCE_PATH", current_app.instance_path)
+    specs = {
+        "web": [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(web_workers),
+                "--threads", "8", "--bind", f"{host}:{port}", "--graceful-timeout", "20",
+                "--access-logfile", "-", "wsgi:app"],
+    }
+    if not no_worker:
+        specs["worker"] = [sys.executable, "-m", "statuspage.cli", "worker"]
+    Supervisor(specs, env=env, cwd=str(_project_root())).run()
+    click.echo(f"statuspage stopped.")
+
+
+def _project_root():
+    from . import ROOT
+
+    return ROOT
+
+
+class Supervisor:
+    """Start child processes, restart any that die (with backoff), stop all on SIGINT/SIGTERM."""
+
+    def __init__(self, specs: dict[str, list[str]], *, env: dict[str, str], cwd: str):
+        self.specs = specs
+        self.env = env
+        self.cwd = cwd
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.restarts: dict[str, list[float]] = {name: [] for name in specs}
+        self.stopping = False
+
+    def _start(self, name: str) -> None:
+        self.procs[name] = subprocess.Popen(self.specs[name], env=self.env, cwd=self.cwd)
+        click.echo(f"[supervisor] started {name} (pid {self.procs[name].pid})", err=True)
+
+    def _stop(self, *_args) -> None:
+        self.stopping = True
+
+    def run(self) -> None:
+        signal.signal(signal.SIGINT, self._stop)
+        signal.signal(signal.SIGTERM, self._stop)
+        for name in self.specs:
+            self._start(name)
+        try:
+            while not self.stopping:
+                time.sleep(0.2)
+                for name, proc in list(self.procs.items()):
+                    code = proc.poll()
+                    if code is None or self.stopping:
+                        continue
+                    now = time.monotonic()
+                    recent = [t for t in self.restarts[name] if now - t < 60]
+                    self.restarts[name] = recent + [now]
+                    delay = min(30.0, 0.5 * 2 ** len(recent))
+                    click.echo(f"[supervisor] {name} exited with {code}; restarting in {delay:.1f}s", err=True)
+                    deadline = time.monotonic() + delay
+                    while time.monotonic() < deadline and not self.stopping:
+                        time.sleep(0.1)
+                    if not self.stopping:
+                        self._start(name)
+        finally:
+            for proc in self.procs.values():
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 25
+            for name, proc in self.procs.items():
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    click.echo(f"[supervisor] {name} did not stop in time; killing", err=True)
+                    proc.kill()
+                    proc.wait()
+
+
+@click.command("worker", help="Run the scheduler only: claims and runs due checks, delivers the outbox, "
+                              "rolls up uptime, moves maintenance windows. Run any number of them on PostgreSQL.")
+@with_appcontext
+def worker_command() -> None:
+    from .worker import run_worker
+
+    run_worker(current_app._get_current_object())
+
+
+# --- config ---------------------------------------------------------------------------------------
+
+
+@click.group("config", help="Configuration as code: validate or apply a YAML file.")
+def config_group() -> None:
+    pass
+
+
+def _load_or_exit(path: str):
+    from .configfile import ConfigFileError, load_config_file
+
+    try:
+        return load_config_file(path)
+    except ConfigFileError as exc:
+        click.echo(f"{path}: {len(exc.errors)} error(s):", err=True)
+        for line in exc.errors:
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
+
+
+@config_group.command("check", help="Validate FILE and list every error with its path; changes nothing.")
+@click.argument("path", type=click.Path(dir_okay=False))
+def config_check(path: str) -> None:
+    doc = _load_or_exit(path)
+    n_checks = sum(len(c.checks) for c in doc.components)
+    accounts = "" if doc.accounts is None else f", {len(doc.accounts)} accounts"
+    click.echo(f"{path}: OK — {len(doc.groups)} groups, {len(doc.components)} components, "
+               f"{n_checks} checks{accounts}.")
+
+
+@config_group.command("apply", help="Reconcile the database with FILE: create, update, archive removed "
+                                    "objects (history is kept). Idempotent; invalid files change nothing.")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def config_apply(path: str) -> None:
+    from .services.config_sync import apply_config
+
+    doc = _load_or_exit(path)
+    report = apply_config(doc)
+    click.echo(report.summary())
+
+
+# --- users and tokens -----------------------------------------------------------------------------
+
+
+@click.group("user", help="Manage console users.")
+def user_group() -> None:
+    pass
+
+
+@user_group.command("create", help="Create a console user with a role. The password is read from a prompt, "
+                                   "or from standard input with --password-stdin.")
+@click.option("--email", required=True, help="Login email address.")
+@click.option("--role", required=True, type=click.Choice(["admin", "responder", "account_manager", "viewer"]),
+              help="What the user may do.")
+@click.option("--name", default=None, help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@with_appcontext
+def user_create(email: str, role: str, name: str | None, password_stdin: bool) -> None:
+    from .services.users import UserError, create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(email, role, password, name=name)
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Created {user.role} {user.email}.", err=True)
+
+
+@click.group("token", help="Manage API tokens for /api/v1.")
+def token_group() -> None:
+    pass
+
+
+@token_group.command("create", help="Create an API token. Prints only the token on stdout (for scripts); "
+                                    "it is stored hashed and cannot be shown again.")
+@click.option("--name", required=True, help="What the token is for.")
+@click.option("--scope", required=True, type=click.Choice(["read", "write"]), help="read or write access.")
+@with_appcontext
+def token_create(name: str, scope: str) -> None:
+    from .services.users import UserError, create_token
+
+    try:
+        _token, plaintext = create_token(name, scope)
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(plaintext)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             help="statuspage: a self-hosted trust and status page. Settings come from the environment "
+                  "(see README).")
+def main() -> None:
+    pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Settings from the environment: typed, validated, failing loudly.
+
+Nothing here runs at import time; ``load_settings`` is called by ``create_app``.
+A bad value raises ``SettingsError`` naming the variable, and start-up stops.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class SettingsError(RuntimeError):
+    """A setting from the environment is missing or malformed."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """Read a boolean; anything but true/false/1/0/yes/no/on/off is an error."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {raw!r}")
+
+
+def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int | None = None,
+            maximum: int | None = None) -> int:
+    """Read an integer within bounds."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}: expected an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{name}: must be ≥ {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name}: must be ≤ {maximum}, got {value}")
+    return value
+
+
+def env_float(env: Mapping[str, str], name: str, default: float, *, minimum: float | None = None) -> float:
+    """Read a float within bounds."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{name}: must be ≥ {minimum}, got {value}")
+    return value
+
+
+def env_secret(env: Mapping[str, str], name: str) -> str | None:
+    """Read a secret from NAME, or from the file named by NAME_FILE (for Docker/systemd secrets)."""
+    if env.get(name):
+        return env[name]
+    path = env.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise SettingsError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
+    return None
+
+
+def env_url(env: Mapping[str, str], name: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+    """Read an absolute URL with one of the given schemes."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in schemes or not parts.netloc:
+        raise SettingsError(f"{name}: expected an absolute {'/'.join(schemes)} URL, got {raw!r}")
+    return raw.strip().rstrip("/")
+
+
+def env_choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    """Read one word out of a fixed set."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name}: expected one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever spelling the operator used."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass
+class Settings:
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    public_url: str | None
+    smtp_host: str | None
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_tls: str
+    smtp_timeout: float
+    mail_from: str
+    mail_send_rate: float
+    mail_dir: Path
+    ratelimit_storage_url: str
+    login_rate_limit: str
+    subscribe_rate_limit: str
+    session_cookie_secure: bool
+    export_dir: Path | None
+    result_retention_days: int
+    worker_batch_size: int
+    worker_threads: int
+    metrics_token: str | None
+    log_json: bool
+    monitoring_stale_after: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _ensure_secret_key(instance_path: Path) -> str:
+    """Embedded mode: generate a secret once and keep it in the instance folder."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together must agree on one key.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Path | None = None) -> Settings:
+    """Build Settings from an environment mapping (``os.environ`` by default)."""
+    env = os.environ if env is None else env
+    instance_path = Path(env.get("STATUSPAGE_INSTANCE_PATH") or default_instance or Path.cwd() / "instance")
+    instance_path = instance_path.expanduser().resolve()
+
+    database_url = env.get("DATABASE_URL", "").strip()
+    if not database_url:
+        database_url = f"sqlite:///{instance_path / 'statuspage.db'}"
+    elif not (database_url.startswith("sqlite") or database_url.startswith("postgres")):
+        raise SettingsError(f"DATABASE_URL: expected a sqlite:/// or postgresql:// URL, got {database_url!r}")
+    database_url = normalize_database_url(database_url)
+
+    secret_key = env_secret(env, "SECRET_KEY")
+    if secret_key is not None and len(secret_key) < 16:
+        raise SettingsError("SECRET_KEY: must be at least 16 characters")
+    if secret_key is None:
+        secret_key = _ensure_secret_key(instance_path)
+
+    smtp_tls = env_choice(env, "STATUSPAGE_SMTP_TLS", ("none", "starttls", "ssl"), "none")
+    default_port = {"none": 25, "starttls": 587, "ssl": 465}[smtp_tls]
+    smtp_host = (env.get("STATUSPAGE_SMTP_HOST") or "").strip() or None
+    mail_from = (env.get("STATUSPAGE_MAIL_FROM") or "status@localhost").strip()
+    if "@" not in mail_from or "\n" in mail_from or "\r" in mail_from:
+        raise SettingsError(f"STATUSPAGE_MAIL_FROM: expected an email address, got {mail_from!r}")
+
+    export_dir = env.get("STATUSPAGE_EXPORT_DIR")
+    return Settings(
+        instance_path=instance_path,
+        database_url=database_url,
+        secret_key=secret_key,
+        public_url=env_url(env, "STATUSPAGE_PUBLIC_URL"),
+        smtp_host=smtp_host,
+        smtp_port=env_int(env, "STATUSPAGE_SMTP_PORT", default_port, minimum=1, maximum=65535),
+        smtp_user=(env.get("STATUSPAGE_SMTP_USER") or None),
+        smtp_password=env_secret(env, "STATUSPAGE_SMTP_PASSWORD"),
+        smtp_tls=smtp_tls,
+        smtp_timeout=env_float(env, "STATUSPAGE_SMTP_TIMEOUT", 30.0, minimum=1.0),
+        mail_from=mail_from,
+        mail_send_rate=env_float(env, "STATUSPAGE_MAIL_RATE", 0.0, minimum=0.0),
+        mail_dir=Path(env.get("STATUSPAGE_MAIL_DIR") or instance_path / "mail"),
+        ratelimit_storage_url=(env.get("STATUSPAGE_RATELIMIT_STORAGE_URL") or "memory://"),
+        login_rate_limit=(env.get("STATUSPAGE_LOGIN_RATE_LIMIT") or "10 per minute"),
+        subscribe_rate_limit=(env.get("STATUSPAGE_SUBSCRIBE_RATE_LIMIT") or "5 per minute"),
+        session_cookie_secure=env_bool(env, "STATUSPAGE_SECURE_COOKIES",
+                                       default=(env_url(env, "STATUSPAGE_PUBLIC_URL") or "").startswith("https")),
+        export_dir=Path(export_dir).expanduser().resolve() if export_dir else None,
+        result_retention_days=env_int(env, "STATUSPAGE_RESULT_RETENTION_DAYS", 7, minimum=1),
+        worker_batch_size=env_int(env, "STATUSPAGE_WORKER_BATCH", 500, minimum=1, maximum=100000),
+        worker_threads=env_int(env, "STATUSPAGE_WORKER_THREADS", 32, minimum=1, maximum=512),
+        metrics_token=env_secret(env, "STATUSPAGE_METRICS_TOKEN"),
+        log_json=env_bool(env, "STATUSPAGE_LOG_JSON", False),
+        monitoring_stale_after=env_int(env, "STATUSPAGE_MONITORING_STALE_AFTER", 300, minimum=10),
+    )

@@ -1,0 +1,39 @@
+"""The domain model. Every table of the product is declared here (one module per area)."""
+
+from .accounts import Account, AccountComponent, AccountContact, AccountOutreach, AccountTeamMember, AccountWatch
+from .audit import AuditLog
+from .checks import Check, CheckResult, CheckRollup
+from .components import Component, ComponentGroup, ComponentStatusInterval, ComponentUptimeDay
+from .constants import (
+    CAUSE_CATEGORIES,
+    COMPONENT_STATUSES,
+    IMPACTS,
+    INCIDENT_STATUSES,
+    MAINTENANCE_STATUSES,
+    ROLES,
+    STATUS_SEVERITY,
+)
+from .incidents import (
+    ActionItem,
+    Incident,
+    IncidentCheck,
+    IncidentComponent,
+    IncidentUpdate,
+    IncidentUpdateComponent,
+    Postmortem,
+    UpdateTemplate,
+)
+from .outbox import OutboxMessage
+from .site import IdempotencyKey, Page, SiteVersion, WorkerHeartbeat
+from .subscribers import Subscriber, SubscriberComponent
+from .users import ApiToken, User
+
+__all__ = [
+    "Account", "AccountComponent", "AccountContact", "AccountOutreach", "AccountTeamMember", "AccountWatch",
+    "ActionItem", "ApiToken", "AuditLog", "CAUSE_CATEGORIES", "COMPONENT_STATUSES", "Check", "CheckResult",
+    "CheckRollup", "Component", "ComponentGroup", "ComponentStatusInterval", "ComponentUptimeDay",
+    "IMPACTS", "INCIDENT_STATUSES", "IdempotencyKey", "Incident", "IncidentCheck", "IncidentComponent",
+    "IncidentUpdate", "IncidentUpdateComponent", "MAINTENANCE_STATUSES", "OutboxMessage", "Page",
+    "Postmortem", "ROLES", "STATUS_SEVERITY", "SiteVersion", "Subscriber", "SubscriberComponent",
+    "UpdateTemplate", "User", "WorkerHeartbeat",
+]

@@ -1,0 +1,88 @@
+"""Check definitions, raw results and their rollups."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class Check(db.Model):
+    """A probe of one endpoint. `spec` is the validated checks.spec.CheckSpec as JSON."""
+
+    # "check" is a reserved word in SQL; a plain name avoids quoting surprises in raw SQL.
+    __tablename__ = "check_def"
+    __table_args__ = (
+        # The claim query of the scheduler: due, active checks in next_run_at order.
+        Index("ix_check_due", "next_run_at", "archived_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    component_id: Mapped[int] = mapped_column(ForeignKey("component.id"), index=True, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    target: Mapped[str | None] = mapped_column(String(1000))  # url or host:port, never shown publicly
+    spec: Mapped[dict] = mapped_column(JSON, nullable=False)
+    interval_seconds: Mapped[float] = mapped_column(Float, nullable=False)
+    timeout_seconds: Mapped[float] = mapped_column(Float, nullable=False)
+    failure_threshold: Mapped[int] = mapped_column(Integer, default=3)
+    success_threshold: Mapped[int] = mapped_column(Integer, default=2)
+    on_down: Mapped[str] = mapped_column(String(30), default="major_outage")
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Lease of a claim: a worker that dies holding it is replaced once the lease passes.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="unknown")  # unknown|up|degraded|down
+    state: Mapped[dict] = mapped_column(JSON, default=dict)  # checks.state.CheckState as JSON
+    flapping: Mapped[bool] = mapped_column(Boolean, default=False)
+    silenced_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_result: Mapped[dict | None] = mapped_column(JSON)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    last_ping_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    component: Mapped[Component] = relationship(back_populates="checks")  # noqa: F821
+
+
+class CheckResult(db.Model):
+    """One run of a check for one scheduled slot; (check, slot) is unique so no slot runs twice."""
+
+    __tablename__ = "check_result"
+    __table_args__ = (
+        UniqueConstraint("check_id", "scheduled_for"),
+        Index("ix_check_result_started", "started_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("check_def.id", ondelete="CASCADE"), nullable=False)
+    scheduled_for: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    worker_id: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False)  # up | degraded | down
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error_class: Mapped[str | None] = mapped_column(String(30))
+    message: Mapped[str | None] = mapped_column(Text)
+    conditions: Mapped[list | None] = mapped_column(JSON)
+
+
+class CheckRollup(db.Model):
+    """Per check per hour/day: runs, failures, latency percentiles — history outlives raw results."""
+
+    __tablename__ = "check_rollup"
+    __table_args__ = (UniqueConstraint("check_id", "period", "period_start"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("check_def.id", ondelete="CASCADE"), nullable=False)
+    period: Mapped[str] = mapped_column(String(5), nullable=False)  # hour | day
+    period_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    degraded: Mapped[int] = mapped_column(Integer, default=0)
+    p50_ms: Mapped[float | None] = mapped_column(Float)
+    p95_ms: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)

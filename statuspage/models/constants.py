@@ -1,0 +1,54 @@
+"""The vocabulary of the domain. Status words are Atlassian Statuspage's, so /api/v2 stays compatible."""
+
+COMPONENT_STATUSES = (
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "under_maintenance",
+)
+# Higher is worse; maintenance ranks below outages so a real outage inside a window still shows.
+STATUS_SEVERITY = {
+    "operational": 0,
+    "under_maintenance": 1,
+    "degraded_performance": 2,
+    "partial_outage": 3,
+    "major_outage": 4,
+}
+STATUS_LABELS = {
+    "operational": "Operational",
+    "degraded_performance": "Degraded Performance",
+    "partial_outage": "Partial Outage",
+    "major_outage": "Major Outage",
+    "under_maintenance": "Under Maintenance",
+}
+INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved", "postmortem")
+MAINTENANCE_STATUSES = ("scheduled", "in_progress", "verifying", "completed", "cancelled")
+IMPACTS = ("none", "minor", "major", "critical", "maintenance")
+STATUS_SOURCES = ("check", "incident", "maintenance", "manual")
+ROLES = ("admin", "responder", "account_manager", "viewer")
+CAUSE_CATEGORIES = (
+    "change",
+    "capacity",
+    "dependency",
+    "infrastructure",
+    "network",
+    "configuration",
+    "security",
+    "data",
+    "unknown",
+)
+CAUSE_LABELS = {
+    "change": "Change / deploy",
+    "capacity": "Capacity",
+    "dependency": "Dependency / third party",
+    "infrastructure": "Infrastructure",
+    "network": "Network",
+    "configuration": "Configuration",
+    "security": "Security",
+    "data": "Data",
+    "unknown": "Unknown",
+}
+AUTO_INCIDENT_MODES = ("off", "draft", "publish")
+CONTACT_NOTIFY = ("all", "major", "none")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")

@@ -1,0 +1,66 @@
+"""Page settings, the site version counter, idempotency keys and worker heartbeats."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class Page(db.Model):
+    """The single row of page-wide settings (id is always 1)."""
+
+    __tablename__ = "page"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), default="page")
+    name: Mapped[str] = mapped_column(String(200), default="Status")
+    url: Mapped[str | None] = mapped_column(String(500))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    on_call: Mapped[str | None] = mapped_column(String(320))
+    partial_outage_weight: Mapped[float] = mapped_column(Float, default=0.3)
+    degraded_weight: Mapped[float] = mapped_column(Float, default=0.0)
+    # Everything else from the config file that has no column of its own (sla ladder, cause taxonomy, ...).
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SiteVersion(db.Model):
+    """Bumped in the same transaction as any publicly visible change; public caches key on it."""
+
+    __tablename__ = "site_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class IdempotencyKey(db.Model):
+    """A POST with an Idempotency-Key header answers the same response when retried."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200), nullable=False)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    status_code: Mapped[int] = mapped_column(Integer, nullable=False)
+    response_body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class WorkerHeartbeat(db.Model):
+    """Each scheduler process writes here; the public page says when monitoring data is stale."""
+
+    __tablename__ = "worker_heartbeat"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:random
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_checks_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    checks_run: Mapped[int] = mapped_column(Integer, default=0)
+    messages_sent: Mapped[int] = mapped_column(Integer, default=0)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

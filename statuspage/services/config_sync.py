@@ -1,0 +1,285 @@
+"""Reconcile the database with a validated configuration file, idempotently.
+
+Creates and updates what the file describes and archives what it no longer does (history is never
+deleted). A second apply of the same file changes nothing and reports no changes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from ..configfile import AccountDef, ConfigDoc
+from ..db import utcnow
+from ..extensions import db
+from ..models import (
+    Account,
+    AccountComponent,
+    AccountContact,
+    AccountTeamMember,
+    Check,
+    Component,
+    ComponentGroup,
+)
+from .audit import Actor, record
+from .schedule import next_slot_after
+from .site import bump_site_version, get_page
+
+
+@dataclass
+class ChangeReport:
+    """What an apply did, per kind of object."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.archived)
+
+    def summary(self) -> str:
+        if not self.changed:
+            return f"No changes ({self.unchanged} objects up to date)."
+        lines = []
+        for label, items in (("created", self.created), ("updated", self.updated), ("archived", self.archived)):
+            for item in items:
+                lines.append(f"  {label:9} {item}")
+        lines.append(f"{len(self.created)} created, {len(self.updated)} updated, {len(self.archived)} archived, "
+                     f"{self.unchanged} unchanged.")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated, "archived": self.archived,
+                "unchanged": self.unchanged}
+
+
+def _assign(obj: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Set attributes that differ; return {name: (old, new)} of what changed."""
+    changes = {}
+    for key, new in values.items():
+        old = getattr(obj, key)
+        if isinstance(old, Decimal) and new is not None:
+            same = old == Decimal(str(new))
+        else:
+            same = old == new
+        if not same:
+            changes[key] = (old, new)
+            setattr(obj, key, new)
+    return changes
+
+
+def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
+    """Make the database match `doc` in one transaction and return what changed."""
+    actor = actor or Actor.cli()
+    report = ChangeReport()
+    public_change = False
+    now = utcnow()
+
+    page = get_page()
+    settings = dict(page.settings or {})
+    new_settings = {**settings, "currency": doc.page.currency, "sla_credits": doc.sla_credits,
+                    "cause_categories": doc.cause_categories}
+    page_changes = _assign(page, {
+        "name": doc.page.name, "url": doc.page.url, "time_zone": doc.page.time_zone,
+        "on_call": doc.page.on_call, "partial_outage_weight": doc.page.partial_outage_weight,
+        "degraded_weight": doc.page.degraded_weight,
+    })
+    if new_settings != settings:
+        page.settings = new_settings
+        page_changes["settings"] = (settings, new_settings)
+    if page_changes:
+        report.updated.append("page")
+        public_change = True
+    else:
+        report.unchanged += 1
+
+    # Groups
+    groups = {g.slug: g for g in db.session.scalars(select(ComponentGroup))}
+    for position, gdef in enumerate(doc.groups):
+        group = groups.get(gdef.id)
+        values = {"name": gdef.name, "description": gdef.description, "position": position, "archived_at": None}
+        if group is None:
+            group = ComponentGroup(slug=gdef.id, **values)
+            db.session.add(group)
+            groups[gdef.id] = group
+            report.created.append(f"group {gdef.id}")
+            public_change = True
+        elif _assign(group, values):
+            report.updated.append(f"group {gdef.id}")
+            public_change = True
+        else:
+            report.unchanged += 1
+    wanted_groups = {g.id for g in doc.groups}
+    for slug, group in groups.items():
+        if slug not in wanted_groups and group.archived_at is None:
+            group.archived_at = now
+            report.archived.append(f"group {slug}")
+            public_change = True
+    db.session.flush()
+
+    # Components and their checks
+    components = {c.slug: c for c in db.session.scalars(select(Component))}
+    checks = {c.slug: c for c in db.session.scalars(select(Check))}
+    for position, cdef in enumerate(doc.components):
+        comp = components.get(cdef.id)
+        values = {
+            "name": cdef.name, "description": cdef.description, "position": position,
+            "group_id": groups[cdef.group].id if cdef.group else None, "public": cdef.public,
+            "showcase": cdef.showcase, "only_show_if_degraded": cdef.only_show_if_degraded,
+            "auto_incident": cdef.auto_incident,
+            "auto_resolve_after": int(cdef.auto_resolve_after) if cdef.auto_resolve_after is not None else None,
+            "start_date": cdef.start_date, "archived_at": None,
+        }
+        if comp is None:
+            comp = Component(slug=cdef.id, status="operational", status_source="check",
+                             check_status="operational", **values)
+            if comp.start_date is None:
+                comp.start_date = now.date()
+            db.session.add(comp)
+            db.session.flush()
+            components[cdef.id] = comp
+            report.created.append(f"component {cdef.id}")
+            public_change = True
+            from .status import open_initial_interval
+
+            open_initial_interval(comp, now)
+        else:
+            if cdef.start_date is None:
+                values.pop("start_date")
+            changes = _assign(comp, values)
+            if changes:
+                report.updated.append(f"component {cdef.id} ({', '.join(sorted(changes))})")
+                public_change = True
+            else:
+                report.unchanged += 1
+        for spec in cdef.checks:
+            spec_dict = spec.to_dict()
+            check = checks.get(spec.id)
+            values = {
+                "component_id": comp.id, "kind": spec.kind, "target": spec.target() or None,
+                "spec": spec_dict, "interval_seconds": float(spec.interval),
+                "timeout_seconds": float(spec.timeout), "failure_threshold": spec.failure_threshold,
+                "success_threshold": spec.success_threshold, "on_down": spec.on_down, "archived_at": None,
+            }
+            if check is None:
+                check = Check(slug=spec.id, status="unknown", state={}, **values)
+                check.next_run_at = next_slot_after(spec.id, float(spec.interval), now)
+                if spec.kind == "heartbeat":
+                    check.heartbeat_token = secrets.token_urlsafe(24)
+                    check.last_ping_at = None
+                db.session.add(check)
+                checks[spec.id] = check
+                report.created.append(f"check {spec.id}")
+            else:
+                old_interval = check.interval_seconds
+                changes = _assign(check, values)
+                if changes:
+                    if "interval_seconds" in changes or check.next_run_at is None or old_interval is None:
+                        check.next_run_at = next_slot_after(spec.id, float(spec.interval), now)
+                    if spec.kind == "heartbeat" and not check.heartbeat_token:
+                        check.heartbeat_token = secrets.token_urlsafe(24)
+                    report.updated.append(f"check {spec.id} ({', '.join(sorted(changes))})")
+                else:
+                    report.unchanged += 1
+    wanted_components = {c.id for c in doc.components}
+    wanted_checks = {s.id for c in doc.components for s in c.checks}
+    for slug, comp in components.items():
+        if slug not in wanted_components and comp.archived_at is None:
+            comp.archived_at = now
+            report.archived.append(f"component {slug}")
+            public_change = True
+    for slug, check in checks.items():
+        if slug not in wanted_checks and check.archived_at is None:
+            check.archived_at = now
+            check.next_run_at = None
+            report.archived.append(f"check {slug}")
+    db.session.flush()
+
+    if doc.accounts is not None:
+        _apply_accounts(doc.accounts, components, report, now)
+
+    if report.changed:
+        record(actor, "config.apply", "config", None, after=report.to_dict())
+    if public_change:
+        bump_site_version()
+    db.session.commit()
+    return report
+
+
+def _apply_accounts(accounts: list[AccountDef], components: dict[str, Component], report: ChangeReport,
+                    now) -> None:
+    existing = {a.external_id: a for a in db.session.scalars(select(Account))}
+    for adef in accounts:
+        acc = existing.get(adef.id)
+        created = acc is None
+        if created:
+            acc = Account(external_id=adef.id, name=adef.name, source="config")
+            db.session.add(acc)
+            existing[adef.id] = acc
+        changed = upsert_account_fields(acc, adef, components, source="config")
+        if created:
+            report.created.append(f"account {adef.id}")
+        elif changed:
+            report.updated.append(f"account {adef.id} ({', '.join(sorted(changed))})")
+        else:
+            report.unchanged += 1
+    wanted = {a.id for a in accounts}
+    for ext_id, acc in existing.items():
+        # Only accounts that the file itself created are archived here; imported ones are the CRM's.
+        if ext_id not in wanted and acc.source == "config" and acc.archived_at is None:
+            acc.archived_at = now
+            report.archived.append(f"account {ext_id}")
+
+
+def upsert_account_fields(acc: Account, adef: AccountDef, components: dict[str, Component], *,
+                          source: str) -> set[str]:
+    """Set an account's fields, components, team and contacts from `adef`; return the names that changed."""
+    changed = set(_assign(acc, {
+        "name": adef.name, "arr": adef.arr, "tier": adef.tier, "renewal_date": adef.renewal_date,
+        "sla_target": adef.sla_target, "owner_email": adef.owner, "archived_at": None,
+    }))
+    if acc.id is None:
+        acc.source = source
+        db.session.flush()
+
+    wanted_components = {components[c].id for c in adef.components if c in components}
+    current = {ac.component_id: ac for ac in acc.components}
+    if set(current) != wanted_components:
+        changed.add("components")
+        for cid, ac in current.items():
+            if cid not in wanted_components:
+                acc.components.remove(ac)
+        for cid in wanted_components - set(current):
+            acc.components.append(AccountComponent(component_id=cid))
+
+    current_team = {m.email: m for m in acc.team}
+    if set(current_team) != set(adef.team):
+        changed.add("team")
+        for email, m in current_team.items():
+            if email not in adef.team:
+                acc.team.remove(m)
+        for email in adef.team:
+            if email not in current_team:
+                acc.team.append(AccountTeamMember(email=email))
+
+    current_contacts = {c.email: c for c in acc.contacts}
+    wanted_contacts = {c.email: c for c in adef.contacts}
+    for email, contact in current_contacts.items():
+        if email not in wanted_contacts:
+            acc.contacts.remove(contact)
+            changed.add("contacts")
+    for email, cdef in wanted_contacts.items():
+        contact = current_contacts.get(email)
+        values = {"name": cdef.name, "role": cdef.role, "notify": cdef.notify}
+        if contact is None:
+            acc.contacts.append(AccountContact(email=email, **values))
+            changed.add("contacts")
+        elif _assign(contact, values):
+            changed.add("contacts")
+    return changed

@@ -1,0 +1,129 @@
+"""People and machine tokens: creation, password hashing (argon2), token hashing (sha256)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+
+from ..db import utcnow
+from ..extensions import db
+from ..models import ApiToken, User
+from ..models.constants import ROLES
+from .audit import Actor, record
+
+_hasher = PasswordHasher()
+TOKEN_PREFIX = "sp_"
+MIN_PASSWORD = 10
+
+
+class UserError(ValueError):
+    """A request about users or tokens that cannot be honoured; the message says why."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Constant-time check; rehashes transparently when argon2 parameters change."""
+    try:
+        ok = _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if ok and _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return ok
+
+
+# A hash of a random password, verified when the email is unknown so timing does not reveal accounts.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None or not user.is_active:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    return user if verify_password(user, password) else None
+
+
+def validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password must be at least {MIN_PASSWORD} characters", "password")
+
+
+def create_user(email: str, role: str, password: str, *, name: str | None = None,
+                actor: Actor | None = None) -> User:
+    """Create a person with a role; fails on a duplicate email, unknown role or short password."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise UserError(f"not an email address: {email!r}", "email")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}", "role")
+    validate_password(password)
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+        raise UserError(f"a user with email {email} already exists", "email")
+    user = User(email=email, role=role, name=name, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    record(actor or Actor.cli(), "user.create", "user", user.id, after={"email": email, "role": role})
+    db.session.commit()
+    return user
+
+
+def change_password(user: User, current: str, new: str, *, actor: Actor) -> None:
+    if not verify_password(user, current):
+        raise UserError("current password is wrong", "current_password")
+    validate_password(new)
+    user.password_hash = hash_password(new)
+    user.session_version = (user.session_version or 1) + 1  # other sessions end
+    record(actor, "user.password_change", "user", user.id)
+    db.session.commit()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(name: str, scope: str, *, actor: Actor | None = None,
+                 created_by_id: int | None = None) -> tuple[ApiToken, str]:
+    """Create an API token; returns (row, plaintext). Only the sha256 of the token is stored."""
+    if scope not in ("read", "write"):
+        raise UserError("scope must be read or write", "scope")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise UserError("name is required (at most 200 characters)", "name")
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(name=name, scope=scope, prefix=plaintext[:10], token_hash=_token_hash(plaintext),
+                     created_by_id=created_by_id)
+    db.session.add(token)
+    db.session.flush()
+    record(actor or Actor.cli(), "token.create", "api_token", token.id, after={"name": name, "scope": scope})
+    db.session.commit()
+    return token, plaintext
+
+
+def find_token(plaintext: str) -> ApiToken | None:
+    """The live token for a bearer string, or None (unknown or revoked)."""
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(plaintext)))
+    if token is None or token.revoked_at is not None:
+        return None
+    return token
+
+
+def revoke_token(token: ApiToken, *, actor: Actor) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record(actor, "token.revoke", "api_token", token.id, before={"name": token.name})
+        db.session.commit()

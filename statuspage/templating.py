@@ -1,0 +1,46 @@
+"""Jinja helpers: statuses, times in the page's time zone, sanitized markdown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import markdown as md
+import nh3
+from flask import Flask
+from markupsafe import Markup
+
+from .models.constants import STATUS_LABELS
+
+ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "code", "pre", "ul", "ol", "li", "a", "blockquote",
+                "h3", "h4", "h5", "hr", "table", "thead", "tbody", "tr", "th", "td", "del"}
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Markdown to HTML, then sanitized: no script, no handlers, links get rel=noopener nofollow."""
+    html = md.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
+    clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
+                      url_schemes={"http", "https", "mailto"}, link_rel="noopener nofollow ugc")
+    return Markup(clean)
+
+
+def local_time(value: dt.datetime | None, tz_name: str = "UTC", fmt: str = "%b %d, %Y %H:%M") -> str:
+    """A UTC datetime in the page's zone with its UTC offset, e.g. 'Mar 03, 2026 14:05 UTC+01:00'."""
+    if value is None:
+        return ""
+    try:
+        tz = zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = dt.UTC
+    local = value.astimezone(tz)
+    offset = local.strftime("%z")
+    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("+0000", "") else "UTC"
+    return f"{local.strftime(fmt)} {offset}"
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, str(s).replace("_", " ").title())
+    app.jinja_env.filters["humanize"] = lambda s: str(s or "").replace("_", " ").capitalize()
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS

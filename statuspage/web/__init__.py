@@ -1,0 +1,12 @@
+"""Blueprints: thin views that parse, authorize, call one service and render."""
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import auth  # noqa: F401  (user loader)
+    from .health import bp as health_bp
+    from .public import bp as public_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(public_bp)
