@@ -8,6 +8,7 @@ reachable PostgreSQL the PostgreSQL half is skipped locally — but fails when S
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -40,7 +41,9 @@ def pg_database_url(worker_id: str) -> str:
     if "error" in _pg_state:
         _no_pg(str(_pg_state["error"]))
     admin_url = sa.engine.make_url(_pg_admin_url())
-    name = f"sp_test_{re.sub(r'[^a-z0-9]', '', worker_id.lower()) or 'main'}"
+    # One database per checkout and pytest worker, so parallel runs of different trees never collide.
+    tree = hashlib.blake2b(str(ROOT).encode(), digest_size=3).hexdigest()
+    name = f"sp_test_{tree}_{re.sub(r'[^a-z0-9]', '', worker_id.lower()) or 'main'}"
     try:
         engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
