@@ -32,6 +32,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(config_group)
     app.cli.add_command(user_group)
     app.cli.add_command(token_group)
+    app.cli.add_command(checks_group)
 
 
 # --- run / worker ---------------------------------------------------------------------------------
@@ -226,6 +227,54 @@ def token_create(name: str, scope: str) -> None:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     click.echo(plaintext)
+
+
+@click.group("checks", help="Inspect and try health checks.")
+def checks_group() -> None:
+    pass
+
+
+@checks_group.command("run-once", help="Probe check NAME now and print the result and every condition's "
+                                      "resolved value (for writing conditions). Records nothing.")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw result as JSON.")
+@with_appcontext
+def checks_run_once(name: str, as_json: bool) -> None:
+    import json
+
+    from .services.monitor import run_check_now
+
+    try:
+        check, result = run_check_now(name)
+    except LookupError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(f"{check.slug} ({check.kind} {check.target or ''}): {result.outcome.upper()} "
+                   f"in {result.latency_ms:.0f} ms" + (f" — {result.error_class}: {result.message}"
+                                                       if result.outcome != "up" else ""))
+        for cond in result.conditions:
+            mark = "✓" if cond.get("ok") else ("~" if cond.get("severity") == "degraded" else "✗")
+            line = f"  {mark} {cond.get('resolved') or cond.get('text')}"
+            if cond.get("error"):
+                line += f"  ({cond['error']})"
+            click.echo(line)
+    sys.exit(0 if result.outcome == "up" else 3)
+
+
+@checks_group.command("list", help="List checks with their state and last result.")
+@with_appcontext
+def checks_list() -> None:
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Check
+
+    for check in db.session.scalars(select(Check).where(Check.archived_at.is_(None)).order_by(Check.slug)):
+        last = (check.last_result or {}).get("message", "")
+        click.echo(f"{check.slug:30} {check.kind:9} {check.status:9} {'FLAPPING ' if check.flapping else ''}{last}")
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,

@@ -41,6 +41,12 @@ class Worker:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
             timezone="UTC",
         )
+        settings = app.extensions["statuspage.settings"]
+        self.settings = settings
+        from .services.monitor import CheckScheduler
+
+        self.checks = CheckScheduler(app, self.id, self.stop_event, threads=settings.worker_threads,
+                                     batch=settings.worker_batch_size)
         self.jobs = jobs_for(self)
 
     def _wrap(self, name, func):
@@ -60,7 +66,8 @@ class Worker:
     def heartbeat(self) -> None:
         now = utcnow()
         result = db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.id)
-                                    .values(last_seen_at=now, stopped_at=None))
+                                    .values(last_seen_at=now, stopped_at=None, checks_run=self.checks.runs,
+                                            last_checks_at=self.checks.last_run_at))
         if result.rowcount == 0:
             db.session.add(WorkerHeartbeat(id=self.id, hostname=socket.gethostname(), pid=os.getpid(),
                                            started_at=now, last_seen_at=now))
@@ -72,6 +79,7 @@ class Worker:
                                    next_run_time=utcnow())
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        self.checks.start()
         log.info("worker %s starting with jobs: %s", self.id, ", ".join(j[0] for j in self.jobs))
         self.scheduler.start()  # blocks until shutdown
         self._finish()
@@ -85,6 +93,7 @@ class Worker:
         threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
 
     def _finish(self) -> None:
+        self.checks.join(timeout=40)
         with self.app.app_context():
             db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.id)
                                .values(stopped_at=utcnow()))
@@ -94,7 +103,14 @@ class Worker:
 
 def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
     """(name, interval seconds, function) of every periodic job."""
-    return [("heartbeat", 5.0, worker.heartbeat)]
+    from .services import monitor
+
+    settings = worker.settings
+    return [
+        ("heartbeat", 5.0, worker.heartbeat),
+        ("rollup_and_prune_results", 3600.0,
+         lambda: monitor.rollup_and_prune(retention_days=settings.result_retention_days)),
+    ]
 
 
 def run_worker(app: Flask) -> None:

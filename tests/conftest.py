@@ -158,7 +158,6 @@ def target():
     from tests.support.target import TargetServer
 
     server = TargetServer()
-    server.start()
     yield server
     server.stop()
 

@@ -10,3 +10,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(public_bp)
+
+    from .ping import bp as ping_bp
+
+    app.register_blueprint(ping_bp)

@@ -1,0 +1,54 @@
+"""Two real worker processes on one PostgreSQL run every (check, slot) exactly once and share the work."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from statuspage.extensions import db
+from statuspage.models import Check, CheckResult
+
+from .helpers import apply_yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_backend", ["postgresql", "sqlite"])
+def test_two_workers_run_each_slot_once(app, app_env, target, db_backend):
+    n = 60
+    target.set("*", status=200, body="ok")
+    apply_yaml("page: {name: A}\ncomponents:\n  - id: c\n    name: C\n    auto_incident: 'off'\n    checks:\n" + "".join(
+        f"      - {{id: chk-{i}, kind: http, url: '{target.url}/c/{i}', interval: 5s, timeout: 2s}}\n"
+        for i in range(n)))
+    env = {**os.environ, **app_env, "PYTHONPATH": ROOT, "STATUSPAGE_WORKER_THREADS": "8"}
+    workers = [subprocess.Popen([sys.executable, "-m", "statuspage.cli", "worker"], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    try:
+        time.sleep(17)
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        codes = [w.wait(timeout=60) for w in workers]
+    assert codes == [0, 0], [w.stderr.read().decode()[-2000:] for w in workers]
+
+    db.session.expire_all()
+    per_check = dict(db.session.execute(
+        select(Check.slug, func.count(CheckResult.id)).join(CheckResult, CheckResult.check_id == Check.id)
+        .group_by(Check.slug)).all())
+    total_hits = 0
+    for i in range(n):
+        hits = target.hits(f"/c/{i}")
+        total_hits += hits
+        # every probe that reached the target is exactly one recorded (check, slot): no slot ran twice
+        assert hits == per_check.get(f"chk-{i}", 0), f"chk-{i}: {hits} probes, {per_check.get(f'chk-{i}')} results"
+        assert hits >= 2
+    by_worker = db.session.execute(select(CheckResult.worker_id, func.count()).group_by(CheckResult.worker_id)).all()
+    print(f"\n{db_backend}: {total_hits} runs of {n} checks; per worker: {sorted(c for _, c in by_worker)}")
+    assert len(by_worker) == 2 and min(c for _, c in by_worker) > total_hits * 0.2
+    # nothing is left claimed after a graceful stop
+    assert db.session.scalar(select(func.count()).select_from(Check).where(Check.claimed_by.is_not(None))) == 0
