@@ -26,7 +26,7 @@ from ..models import (
     ComponentGroup,
 )
 from .audit import Actor, record
-from .schedule import next_slot_after
+from .schedule import next_slot_after, run_interval
 from .site import bump_site_version, get_page
 
 
@@ -169,7 +169,7 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
             }
             if check is None:
                 check = Check(slug=spec.id, status="unknown", state={}, **values)
-                check.next_run_at = next_slot_after(spec.id, float(spec.interval), now)
+                check.next_run_at = next_slot_after(spec.id, run_interval(spec.kind, float(spec.interval)), now)
                 if spec.kind == "heartbeat":
                     check.heartbeat_token = secrets.token_urlsafe(24)
                     check.last_ping_at = None
@@ -181,7 +181,7 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
                 changes = _assign(check, values)
                 if changes:
                     if "interval_seconds" in changes or check.next_run_at is None or old_interval is None:
-                        check.next_run_at = next_slot_after(spec.id, float(spec.interval), now)
+                        check.next_run_at = next_slot_after(spec.id, run_interval(spec.kind, float(spec.interval)), now)
                     if spec.kind == "heartbeat" and not check.heartbeat_token:
                         check.heartbeat_token = secrets.token_urlsafe(24)
                     report.updated.append(f"check {spec.id} ({', '.join(sorted(changes))})")

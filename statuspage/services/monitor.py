@@ -32,15 +32,13 @@ from checks.state import CheckState, apply
 from ..db import utcnow
 from ..extensions import db
 from ..models import Check, CheckResult, CheckRollup, Component
-from .schedule import next_slot_after
+from .schedule import next_slot_after, run_interval
 
 log = logging.getLogger("statuspage.monitor")
 
 CHECK_TABLE = Check.__table__
 RESULT_TABLE = CheckResult.__table__
 LEASE_MARGIN = dt.timedelta(seconds=30)
-# A heartbeat is judged at least this often, whatever its period, so a missed ping shows within a minute.
-HEARTBEAT_EVERY = 60.0
 
 # What a check's state means for its component.
 DEGRADED = "degraded_performance"
@@ -67,11 +65,6 @@ class Claimed:
     lease_until: dt.datetime
     started_at: dt.datetime | None = None
     extra: dict = field(default_factory=dict)
-
-
-def run_interval(kind: str, interval: float) -> float:
-    """How often a check is scheduled: its interval, but heartbeats are judged at least every minute."""
-    return min(interval, HEARTBEAT_EVERY) if kind == "heartbeat" else interval
 
 
 def _is_postgres() -> bool:

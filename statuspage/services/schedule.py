@@ -23,3 +23,12 @@ def next_slot_after(key: str, interval: float, after: dt.datetime) -> dt.datetim
     slot = EPOCH + dt.timedelta(seconds=n * interval + offset)
     # Whole milliseconds: slots are compared for equality (claims, unique keys) across databases.
     return slot.replace(microsecond=(slot.microsecond // 1000) * 1000)
+
+
+# A heartbeat is judged at least this often, whatever its period, so a missed ping shows within a minute.
+HEARTBEAT_EVERY = 60.0
+
+
+def run_interval(kind: str, interval: float) -> float:
+    """How often a check is scheduled: its interval, but heartbeats are judged at least every minute."""
+    return min(interval, HEARTBEAT_EVERY) if kind == "heartbeat" else interval

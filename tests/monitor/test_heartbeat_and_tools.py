@@ -1,0 +1,89 @@
+"""Heartbeat push URLs, run-once for writing conditions, rollups and pruning of raw results."""
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from statuspage.db import utcnow
+from statuspage.extensions import db
+from statuspage.models import Check, CheckResult, CheckRollup, Component, OutboxMessage
+from statuspage.services.monitor import latency_24h, rollup_and_prune
+
+from .helpers import apply_yaml, one_component, tick
+
+HEARTBEAT = """
+page: {name: Acme, on_call: oncall@acme.example}
+components:
+  - id: backups
+    name: Nightly backups
+    public: false
+    auto_incident: "off"
+    checks:
+      - {id: nightly-backup, kind: heartbeat, interval: 1h, grace: 10m}
+"""
+
+
+def test_a_missed_heartbeat_goes_down_and_a_ping_brings_it_back(app, client):
+    apply_yaml(HEARTBEAT)
+    check = db.session.scalar(select(Check))
+    assert check.heartbeat_token and check.next_run_at - utcnow() <= dt.timedelta(seconds=61)
+    start = check.created_at
+    tick(start + dt.timedelta(minutes=30))
+    assert db.session.scalar(select(Component.status)) == "operational"
+    tick(start + dt.timedelta(minutes=71))
+    db.session.expire_all()
+    assert db.session.scalar(select(Component.status)) == "major_outage"
+    alert = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "oncall_alert"))
+    assert alert.recipient == "oncall@acme.example" and alert.payload["status"] == "major_outage"
+
+    resp = client.post(f"/ping/{check.heartbeat_token}")
+    assert resp.status_code == 200
+    db.session.expire_all()
+    tick(utcnow() + dt.timedelta(seconds=1))
+    db.session.expire_all()
+    assert db.session.scalar(select(Component.status)) == "operational"
+
+
+def test_an_unknown_ping_token_is_a_json_404(client):
+    resp = client.get("/ping/nope")
+    assert resp.status_code == 404 and resp.json["error"]["code"] == "not_found"
+
+
+def test_run_once_prints_every_resolved_condition(app, runner, target):
+    url = target.set("/h", status=503, body='{"status": "down"}')
+    apply_yaml(one_component(url, check_extra='conditions: ["[STATUS] == 200", "[BODY].status == ok"]'))
+    result = runner.invoke(args=["checks", "run-once", "api-health"])
+    assert result.exit_code == 3
+    assert "DOWN" in result.output
+    assert "✗ [STATUS] (503) == 200" in result.output
+    assert "[BODY].status (down) == ok" in result.output
+    assert db.session.scalar(select(func.count()).select_from(CheckResult)) == 0  # records nothing
+    missing = runner.invoke(args=["checks", "run-once", "nope"])
+    assert missing.exit_code == 1 and "no check named 'nope'" in missing.output
+
+
+def test_results_roll_up_per_hour_and_old_rows_are_pruned(app, target):
+    url = target.set("/h", status=200)
+    apply_yaml(one_component(url))
+    t = utcnow()
+    for _ in range(6):
+        t += dt.timedelta(minutes=10)
+        tick(t)
+    assert db.session.scalar(select(func.count()).select_from(CheckResult)) == 6
+    later = utcnow() + dt.timedelta(days=9)
+    out = rollup_and_prune(later, retention_days=7)
+    assert out["deleted"] == 6
+    hours = db.session.scalars(select(CheckRollup).where(CheckRollup.period == "hour")).all()
+    assert sum(h.runs for h in hours) == 6 and all(h.p95_ms is not None for h in hours)
+    assert db.session.scalar(select(func.count()).select_from(CheckResult)) == 0
+    # running it again changes nothing
+    assert rollup_and_prune(later, retention_days=7)["deleted"] == 0
+    assert sum(h.runs for h in db.session.scalars(select(CheckRollup).where(CheckRollup.period == "hour"))) == 6
+
+
+def test_latency_24h_has_24_hourly_points(app, target):
+    url = target.set("/h", status=200)
+    apply_yaml(one_component(url))
+    tick(utcnow() + dt.timedelta(seconds=11))
+    points = latency_24h(db.session.scalar(select(Check.id)))
+    assert len(points) == 24 and points[-1]["runs"] == 1 and points[-1]["p50_ms"] is not None
