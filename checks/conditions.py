@@ -63,6 +63,7 @@ __all__ = [
 ]
 
 Severity = TypingLiteral["down", "degraded"]
+Outcome = TypingLiteral["up", "degraded", "down"]
 
 MAX_CONDITION_LENGTH = 2000
 REGEX_TIMEOUT_S = 0.1
@@ -676,7 +677,7 @@ def evaluate_conditions(conditions: list[Condition], observation: Observation) -
     return [condition.evaluate(observation) for condition in conditions]
 
 
-def summarize(results: list[ConditionResult]) -> tuple[str, ConditionResult | None]:
+def summarize(results: list[ConditionResult]) -> tuple[Outcome, ConditionResult | None]:
     """Return ``(outcome, first failure that decided it)`` for a list of results.
 
     Any failing ``down`` condition makes the outcome ``"down"``; otherwise any

@@ -61,14 +61,22 @@ class Deadline:
             raise DeadlineExceeded(f"total deadline of {self.seconds:g}s exceeded")
 
     def register(self, sock: socket.socket) -> None:
-        """Have ``sock`` shut down when the deadline passes (at once if it already has)."""
+        """Have ``sock`` shut down when the deadline passes (at once if it already has).
+
+        A duplicate descriptor is kept: wrapping a socket in TLS detaches the
+        original object, but ``shutdown`` on any descriptor of a socket stops
+        the connection for all of them.
+        """
         with self._lock:
             if self._done:
                 return
             if self.expired:
                 _shutdown(sock)
                 return
-            self._sockets.append(sock)
+            try:
+                self._sockets.append(sock.dup())
+            except OSError:
+                pass  # already closed: nothing left to cut
 
     def fire(self) -> None:
         """Mark the deadline expired and shut down its sockets (called by the watchdog)."""
@@ -76,9 +84,8 @@ class Deadline:
             if self._done:
                 return
             self.expired = True
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            _shutdown(sock)
+            for sock in self._sockets:
+                _shutdown(sock)
 
     def __enter__(self) -> Deadline:
         self._previous = getattr(_local, "deadline", None)
@@ -94,7 +101,9 @@ class Deadline:
     ) -> None:
         with self._lock:
             self._done = True
-            self._sockets.clear()
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            sock.close()
         _local.deadline = self._previous
 
 

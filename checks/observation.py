@@ -39,7 +39,11 @@ class Observation:
 
     def header(self, name: str) -> str | None:
         """Return the value of header ``name`` (case-insensitive), or ``None``."""
-        return self.headers.get(name.lower())
+        wanted = name.lower()
+        value = self.headers.get(wanted)
+        if value is None:  # headers assigned after construction may keep their original case
+            value = next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+        return value
 
     @cached_property
     def body_text(self) -> str | None:

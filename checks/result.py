@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from checks.conditions import ConditionResult, summarize
+from checks.conditions import ConditionResult, Outcome, summarize
 
 __all__ = ["ERROR_CLASSES", "OUTCOMES", "ProbeResult", "decide"]
 
-Outcome = Literal["up", "degraded", "down"]
 OUTCOMES = ("up", "degraded", "down")
 ERROR_CLASSES = ("timeout", "dns", "refused", "tls", "http", "condition", "connection", "internal")
 

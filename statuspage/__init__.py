@@ -76,6 +76,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
     _register_read_only_requests(app)
 
+    from .ops.logs import init_request_ids
+    from .ops.metrics import init_metrics
+
+    init_request_ids(app)
+    init_metrics(app)
+
     register_template_helpers(app)
     logging.getLogger("statuspage").setLevel(logging.INFO)
     return app

@@ -33,6 +33,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(token_group)
     app.cli.add_command(checks_group)
+    for command in (backup_command, restore_command, dump_command, load_command):
+        app.cli.add_command(command)
 
 
 # --- run / worker ---------------------------------------------------------------------------------
@@ -275,6 +277,64 @@ def checks_list() -> None:
     for check in db.session.scalars(select(Check).where(Check.archived_at.is_(None)).order_by(Check.slug)):
         last = (check.last_result or {}).get("message", "")
         click.echo(f"{check.slug:30} {check.kind:9} {check.status:9} {'FLAPPING ' if check.flapping else ''}{last}")
+
+
+# --- backup, restore, dump, load -------------------------------------------------------------------
+
+
+def _ops(func, *args):
+    from .ops.backup import BackupError
+
+    try:
+        return func(*args)
+    except BackupError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+
+
+@click.command("backup", help="Write a consistent backup of the live database to FILE (SQLite: online backup "
+                              "API; PostgreSQL: pg_dump custom format).")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(path: str) -> None:
+    from .ops.backup import backup
+
+    click.echo(_ops(backup, path))
+
+
+@click.command("restore", help="Replace the database's contents with FILE, a backup made by `statuspage backup`. "
+                               "Stop the web and worker processes first.")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(path: str, yes: bool) -> None:
+    from .ops.backup import restore
+
+    if not yes:
+        click.confirm("This replaces every row in the database. Continue?", abort=True)
+    click.echo(_ops(restore, path))
+
+
+@click.command("dump", help="Write all configuration and history as portable JSON lines to FILE (.gz to "
+                            "compress). Loads into an empty database of either kind with `statuspage load`.")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def dump_command(path: str) -> None:
+    from .ops.backup import dump
+
+    counts = _ops(dump, path)
+    click.echo(f"dumped {sum(counts.values())} rows from {len(counts)} tables to {path}")
+
+
+@click.command("load", help="Load a dump made by `statuspage dump` into this (empty, migrated) database — e.g. "
+                            "to move from the embedded SQLite to PostgreSQL.")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@with_appcontext
+def load_command(path: str) -> None:
+    from .ops.backup import load
+
+    counts = _ops(load, path)
+    click.echo(f"loaded {sum(counts.values())} rows into {len(counts)} tables")
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,

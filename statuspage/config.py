@@ -135,6 +135,7 @@ class Settings:
     metrics_token: str | None
     log_json: bool
     monitoring_stale_after: int
+    worker_metrics_port: int | None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -212,4 +213,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         metrics_token=env_secret(env, "STATUSPAGE_METRICS_TOKEN"),
         log_json=env_bool(env, "STATUSPAGE_LOG_JSON", False),
         monitoring_stale_after=env_int(env, "STATUSPAGE_MONITORING_STALE_AFTER", 300, minimum=10),
+        worker_metrics_port=env_int(env, "STATUSPAGE_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535) or None,
     )

@@ -79,6 +79,10 @@ class Worker:
                                    next_run_time=utcnow())
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        if self.settings.worker_metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(self.settings.worker_metrics_port, addr="127.0.0.1")
         self.checks.start()
         log.info("worker %s starting with jobs: %s", self.id, ", ".join(j[0] for j in self.jobs))
         self.scheduler.start()  # blocks until shutdown
@@ -114,5 +118,8 @@ def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
 
 
 def run_worker(app: Flask) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .ops.logs import configure_logging
+
+    configure_logging(app.extensions["statuspage.settings"].log_json)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     Worker(app).start()

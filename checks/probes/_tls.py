@@ -27,6 +27,7 @@ __all__ = [
 _lock = threading.Lock()
 _contexts: dict[str, ssl.SSLContext] = {}
 _ca_bundle: str | None = None
+_generation = 0
 
 
 def set_ca_bundle(path: str | None) -> None:
@@ -35,10 +36,16 @@ def set_ca_bundle(path: str | None) -> None:
     The default is ``$REQUESTS_CA_BUNDLE``, else ``$SSL_CERT_FILE``, else certifi's
     bundle, else the system store. Contexts are rebuilt on next use.
     """
-    global _ca_bundle
+    global _ca_bundle, _generation
     with _lock:
         _ca_bundle = path
         _contexts.clear()
+        _generation += 1
+
+
+def generation() -> int:
+    """A number that changes whenever the contexts are rebuilt (sessions built on older ones are stale)."""
+    return _generation
 
 
 def _default_bundle() -> str | None:

@@ -369,6 +369,13 @@ class CheckScheduler:
         try:
             summary = record_results(self.worker_id, pending)
             self.runs += summary.results
+            from ..ops.metrics import CHECK_LATENCY, CHECK_RUNS, SCHEDULER_LAG
+
+            for item, result in pending:
+                CHECK_RUNS.labels(item.kind, result.outcome).inc()
+                CHECK_LATENCY.labels(item.kind).observe((result.latency_ms or 0.0) / 1000)
+                if item.started_at is not None:
+                    SCHEDULER_LAG.observe(max(0.0, (item.started_at - item.slot).total_seconds()))
             self.last_run_at = utcnow()
             for slug, old, new in summary.status_changes:
                 log.info("check %s: %s → %s", slug, old, new)

@@ -287,7 +287,7 @@ _ALPHABET = st.sampled_from(
 )
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.one_of(st.text(max_size=80), st.lists(_ALPHABET, max_size=25).map("".join)))
 def test_parser_only_ever_raises_config_error(text):
     try:

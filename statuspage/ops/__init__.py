@@ -1,0 +1,1 @@
+"""Operations: metrics, structured logs, backup/restore, portable dump/load, self-monitoring."""

@@ -1,0 +1,119 @@
+"""Prometheus metrics.
+
+Web processes serve ``/metrics`` (bearer STATUSPAGE_METRICS_TOKEN required when set; gunicorn's
+several processes are aggregated when PROMETHEUS_MULTIPROC_DIR is set). Figures that live in the
+database (outbox depth, scheduler lag, worker heartbeats, check states) are read at scrape time, so
+any replica gives the same answer. Worker processes count their own runs and deliveries and serve
+them on STATUSPAGE_WORKER_METRICS_PORT when set.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+HTTP_REQUESTS = Counter("statuspage_http_requests_total", "HTTP requests served",
+                        ["method", "endpoint", "status"])
+HTTP_LATENCY = Histogram("statuspage_http_request_duration_seconds", "HTTP request latency", ["endpoint"],
+                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+CHECK_RUNS = Counter("statuspage_check_runs_total", "Check runs by outcome", ["kind", "outcome"])
+CHECK_LATENCY = Histogram("statuspage_check_latency_seconds", "Probe latency", ["kind"],
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+SCHEDULER_LAG = Histogram("statuspage_scheduler_start_lag_seconds", "Probe start behind its slot",
+                          buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30))
+DELIVERIES = Counter("statuspage_deliveries_total", "Outbox deliveries by channel and result",
+                     ["channel", "result"])
+
+bp = Blueprint("metrics", __name__)
+
+
+class DatabaseCollector:
+    """Gauges read from the database at scrape time."""
+
+    def collect(self):
+        from sqlalchemy import func, select
+
+        from ..db import utcnow
+        from ..extensions import db
+        from ..models import Check, OutboxMessage, WorkerHeartbeat
+
+        now = utcnow()
+        depth = GaugeMetricFamily("statuspage_outbox_messages", "Outbox rows by status", labels=["status"])
+        for status, count in db.session.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all():
+            depth.add_metric([status], count)
+        yield depth
+        checks = GaugeMetricFamily("statuspage_checks", "Active checks by state", labels=["status"])
+        for status, count in db.session.execute(
+                select(Check.status, func.count()).where(Check.archived_at.is_(None)).group_by(Check.status)).all():
+            checks.add_metric([status], count)
+        yield checks
+        oldest_due = db.session.scalar(select(func.min(Check.next_run_at)).where(
+            Check.archived_at.is_(None), Check.claimed_by.is_(None)))
+        lag = GaugeMetricFamily("statuspage_scheduler_backlog_seconds",
+                                "How far the most overdue unclaimed check is behind its slot")
+        lag.add_metric([], max(0.0, (now - oldest_due).total_seconds()) if oldest_due else 0.0)
+        yield lag
+        workers = GaugeMetricFamily("statuspage_workers_alive", "Workers that sent a heartbeat in the last minute")
+        workers.add_metric([], db.session.scalar(select(func.count()).select_from(WorkerHeartbeat).where(
+            WorkerHeartbeat.stopped_at.is_(None),
+            WorkerHeartbeat.last_seen_at > now - __import__("datetime").timedelta(seconds=60))) or 0)
+        yield workers
+
+
+def _registry() -> CollectorRegistry:
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        for collector in list(REGISTRY._collector_to_names):  # the process's own metrics
+            registry.register(collector)
+    registry.register(DatabaseCollector())
+    return registry
+
+
+@bp.get("/metrics")
+def metrics():
+    settings = current_app.extensions["statuspage.settings"]
+    if settings.metrics_token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), settings.metrics_token.encode()):
+            return Response("metrics token required\n", status=401, mimetype="text/plain",
+                            headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST,
+                    headers={"Cache-Control": "no-store"})
+
+
+def init_metrics(app: Flask) -> None:
+    from ..extensions import csrf
+
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def _start_timer():
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _count(resp):
+        endpoint = request.endpoint or "unknown"
+        HTTP_REQUESTS.labels(request.method, endpoint, str(resp.status_code)).inc()
+        started = g.get("metrics_started")
+        if started is not None:
+            HTTP_LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        return resp
