@@ -32,6 +32,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(config_group)
     app.cli.add_command(user_group)
     app.cli.add_command(token_group)
+    app.cli.add_command(export_command)
 
 
 # --- run / worker ---------------------------------------------------------------------------------
@@ -226,6 +227,27 @@ def token_create(name: str, scope: str) -> None:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     click.echo(plaintext)
+
+
+# --- static export --------------------------------------------------------------------------------
+
+
+@click.command("export", help="Write the whole public site (HTML, /api/v2 JSON, feeds, badges, calendar, "
+                              "assets) to DIR, atomically: DIR becomes a symlink to a complete build. "
+                              "Serve DIR from any static host (see docs/static-export.md).")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--base-url", default=None, help="Absolute URL the export will be served from; links then use it "
+                                               "instead of relative paths (feeds and API always use it).")
+@with_appcontext
+def export_command(directory: str, base_url: str | None) -> None:
+    from .services.export import ExportError, export_site
+
+    try:
+        report = export_site(current_app._get_current_object(), directory, base_url=base_url)
+    except ExportError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,

@@ -5,9 +5,9 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from . import auth  # noqa: F401  (user loader)
-    from .health import bp as health_bp
     from .api_v2 import bp as api_v2_bp
     from .feeds import bp as feeds_bp
+    from .health import bp as health_bp
     from .public import bp as public_bp
 
     app.register_blueprint(health_bp)

@@ -134,3 +134,74 @@ def postmortem(inc: Incident, sections: list[dict], *, published: bool = True) -
     db.session.flush()
     db.session.expire(inc, ["postmortem"])
     return pm
+
+
+WORDS = ["API", "Dashboard", "Webhooks", "Search", "Billing", "Auth", "Storage", "CDN", "Email delivery",
+         "Notifications", "Database", "Queue", "Scheduler", "Analytics", "Exports", "Imports"]
+CAUSES = ["Elevated error rates", "Increased latency", "Degraded performance", "Partial outage",
+          "Delayed processing", "Connectivity issues"]
+
+
+def demo_site(now: dt.datetime, *, components: int = 12, groups: int = 3, days: int = 90,
+              incidents: int = 20, seed: int = 7) -> list[Component]:
+    """A realistic page: grouped components with `days` of status history and past incidents.
+
+    Incidents are spread over roughly twice `days`; those inside the window also leave status
+    intervals (so bars, tooltips and incidents agree). Deterministic for a given seed.
+    """
+    import random
+
+    from statuspage.services.uptime import rollup_uptime
+
+    rnd = random.Random(seed)
+    page(name="Acme Cloud", time_zone="Europe/Berlin")
+    regions = ["Core platform", "US (us-east)", "EU (eu-central)", "APAC (ap-south)", "Integrations",
+               "Data", "Messaging", "Edge"]
+    gs = [group(regions[i % len(regions)] + ("" if i < len(regions) else f" {i}"), slug=f"g{i}", position=i)
+          for i in range(groups)]
+    comps = []
+    start = now - dt.timedelta(days=days)
+    for i in range(components):
+        g = gs[i % groups] if groups else None
+        name = f"{WORDS[i % len(WORDS)]}{'' if i < len(WORDS) else f' {i // len(WORDS) + 1}'}"
+        comps.append(component(name, slug=f"c{i}", group=g, position=i,
+                               description="Serving customers worldwide" if i % 4 == 0 else None,
+                               created_at=start))
+    # Incidents: newest first in time, spread over 2×days.
+    outages: dict[int, list[tuple[dt.datetime, dt.datetime, str]]] = {c.id: [] for c in comps}
+    for _n in range(incidents):
+        began = now - dt.timedelta(days=rnd.uniform(0.5, days * 2), minutes=rnd.randint(0, 600))
+        length = dt.timedelta(minutes=rnd.randint(15, 240))
+        affected = rnd.sample(comps, k=rnd.randint(1, 3))
+        status = rnd.choice(["major_outage", "partial_outage", "degraded_performance"])
+        impact = {"major_outage": "critical", "partial_outage": "major", "degraded_performance": "minor"}[status]
+        inc = incident(f"{rnd.choice(CAUSES)} on {affected[0].name}", components={c: status for c in affected},
+                       status="resolved", impact=impact, started_at=began, resolved_at=began + length)
+        steps = [("investigating", "We are investigating reports of errors.", 0),
+                 ("identified", "The cause has been identified: a faulty deploy. Rolling back.", 0.4),
+                 ("monitoring", "A fix has been applied; we are monitoring the results.", 0.7),
+                 ("resolved", "This incident has been resolved.", 1.0)]
+        for st, body, frac in steps:
+            update(inc, body, status=st, at=began + length * frac,
+                   changes={c: ("operational", status if st != "resolved" else "operational") for c in affected})
+        if began > start:
+            for c in affected:
+                outages[c.id].append((began, began + length, status))
+    rows = []
+    for c in comps:
+        cursor = start
+        for s, e, status in sorted(outages[c.id]):
+            if s < cursor:
+                continue
+            rows.append(ComponentStatusInterval(component_id=c.id, status="operational", source="check",
+                                                started_at=cursor, ended_at=s))
+            rows.append(ComponentStatusInterval(component_id=c.id, status=status, source="incident",
+                                                started_at=s, ended_at=e))
+            cursor = e
+        rows.append(ComponentStatusInterval(component_id=c.id, status="operational", source="check",
+                                            started_at=cursor))
+    db.session.add_all(rows)
+    db.session.flush()
+    rollup_uptime(now)
+    db.session.commit()
+    return comps
