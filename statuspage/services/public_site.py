@@ -149,6 +149,12 @@ def recent_incidents(kind: str | None = "incident", limit: int = 50) -> list[Inc
     return list(db.session.scalars(stmt.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(limit)))
 
 
+def calendar_maintenance(limit: int = 500) -> list[Incident]:
+    """Published maintenance for the iCalendar feed, cancelled windows included (so calendars drop them)."""
+    return list(db.session.scalars(_published("maintenance").where(Incident.scheduled_for.is_not(None))
+                                   .order_by(Incident.scheduled_for.desc(), Incident.id.desc()).limit(limit)))
+
+
 def _both_kinds():
     return (select(Incident).where(Incident.published_at.is_not(None),
                                    or_(Incident.kind == "incident",

@@ -127,9 +127,7 @@ def maintenance_ics():
     cal.add("prodid", "-//statuspage//maintenance//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"{page.name} maintenance")
-    for m in ps.recent_incidents(None, 500):
-        if m.kind != "maintenance" or m.scheduled_for is None:
-            continue
+    for m in ps.calendar_maintenance():
         ev = Event()
         ev.add("uid", f"maintenance-{m.public_id}@{host}")
         ev.add("summary", m.name)

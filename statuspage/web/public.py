@@ -133,9 +133,8 @@ def index():
 
 
 def _month_start(year: int, month: int, tz: dt.tzinfo) -> dt.datetime:
-    while month < 1:
-        month += 12
-        year -= 1
+    year += (month - 1) // 12
+    month = (month - 1) % 12 + 1
     return dt.datetime(year, month, 1, tzinfo=tz)
 
 
