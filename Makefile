@@ -9,7 +9,7 @@ PORT   ?= 8080
 CONFIG ?= examples/statuspage.yml
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test browser lint bench clean worker
+.PHONY: run test install install-test browser lint bench bench-public clean worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml package.json | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# Browser-test assets from npm (the official status widget, axe-core), pinned by package-lock.json.
+	npm ci --no-audit --no-fund --silent
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -42,6 +44,10 @@ browser:
 
 test: install-test browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# Public page benchmark (wrk, nginx and gunicorn; on a fresh machine: apt-get install -y wrk nginx).
+bench-public: install-test
+	$(BIN)/python bench/public.py
 
 lint: install-test
 	$(BIN)/ruff check statuspage checks tests bench

@@ -35,6 +35,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(checks_group)
     for command in (backup_command, restore_command, dump_command, load_command):
         app.cli.add_command(command)
+    app.cli.add_command(export_command)
 
 
 # --- run / worker ---------------------------------------------------------------------------------
@@ -335,6 +336,27 @@ def load_command(path: str) -> None:
 
     counts = _ops(load, path)
     click.echo(f"loaded {sum(counts.values())} rows into {len(counts)} tables")
+
+
+# --- static export --------------------------------------------------------------------------------
+
+
+@click.command("export", help="Write the whole public site (HTML, /api/v2 JSON, feeds, badges, calendar, "
+                              "assets) to DIR, atomically: DIR becomes a symlink to a complete build. "
+                              "Serve DIR from any static host (see docs/static-export.md).")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--base-url", default=None, help="Absolute URL the export will be served from; links then use it "
+                                               "instead of relative paths (feeds and API always use it).")
+@with_appcontext
+def export_command(directory: str, base_url: str | None) -> None:
+    from .services.export import ExportError, export_site
+
+    try:
+        report = export_site(current_app._get_current_object(), directory, base_url=base_url)
+    except ExportError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,

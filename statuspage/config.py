@@ -136,6 +136,12 @@ class Settings:
     log_json: bool
     monitoring_stale_after: int
     worker_metrics_port: int | None
+    # Public caching (issue 5): Cache-Control max-age / stale-while-revalidate and the per-process
+    # render cache size; a version check interval > 0 trades freshness (≤ that many seconds) for load.
+    public_max_age: int = 10
+    public_stale_while_revalidate: int = 30
+    render_cache_entries: int = 512
+    version_check_interval: float = 0.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -187,6 +193,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         raise SettingsError(f"STATUSPAGE_MAIL_FROM: expected an email address, got {mail_from!r}")
 
     export_dir = env.get("STATUSPAGE_EXPORT_DIR")
+    if env_float(env, "STATUSPAGE_VERSION_CHECK_INTERVAL", 0.0, minimum=0.0) > 1.0:
+        raise SettingsError("STATUSPAGE_VERSION_CHECK_INTERVAL: must be ≤ 1 (a change shows on every replica "
+                            "within a second)")
     return Settings(
         instance_path=instance_path,
         database_url=database_url,
@@ -214,4 +223,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         log_json=env_bool(env, "STATUSPAGE_LOG_JSON", False),
         monitoring_stale_after=env_int(env, "STATUSPAGE_MONITORING_STALE_AFTER", 300, minimum=10),
         worker_metrics_port=env_int(env, "STATUSPAGE_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535) or None,
+        public_max_age=env_int(env, "STATUSPAGE_PUBLIC_MAX_AGE", 10, minimum=0, maximum=86400),
+        public_stale_while_revalidate=env_int(env, "STATUSPAGE_PUBLIC_STALE_WHILE_REVALIDATE", 30,
+                                              minimum=0, maximum=86400),
+        render_cache_entries=env_int(env, "STATUSPAGE_RENDER_CACHE_ENTRIES", 512, minimum=0, maximum=100000),
+        version_check_interval=env_float(env, "STATUSPAGE_VERSION_CHECK_INTERVAL", 0.0, minimum=0.0),
     )

@@ -110,11 +110,28 @@ def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
     from .services import monitor
 
     settings = worker.settings
-    return [
+    jobs: list[tuple[str, float, object]] = [
         ("heartbeat", 5.0, worker.heartbeat),
         ("rollup_and_prune_results", 3600.0,
          lambda: monitor.rollup_and_prune(retention_days=settings.result_retention_days)),
     ]
+    jobs += public_site_jobs(worker)
+    return jobs
+
+
+def public_site_jobs(worker: Worker) -> list[tuple[str, float, object]]:
+    """Uptime rollups every minute; the static export when STATUSPAGE_EXPORT_DIR is set."""
+    from .services.export import export_if_changed
+    from .services.uptime import rollup_uptime
+
+    def rollup() -> None:
+        rollup_uptime(utcnow())
+        db.session.commit()
+
+    jobs: list[tuple[str, float, object]] = [("uptime_rollup", 60.0, rollup)]
+    if worker.app.extensions["statuspage.settings"].export_dir is not None:
+        jobs.append(("static_export", 5.0, lambda: export_if_changed(worker.app)))
+    return jobs
 
 
 def run_worker(app: Flask) -> None:

@@ -5,6 +5,8 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from . import auth  # noqa: F401  (user loader)
+    from .api_v2 import bp as api_v2_bp
+    from .feeds import bp as feeds_bp
     from .health import bp as health_bp
     from .public import bp as public_bp
 
@@ -14,3 +16,5 @@ def register_blueprints(app: Flask) -> None:
     from .ping import bp as ping_bp
 
     app.register_blueprint(ping_bp)
+    app.register_blueprint(api_v2_bp)
+    app.register_blueprint(feeds_bp)

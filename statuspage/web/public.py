@@ -1,55 +1,211 @@
-"""The public trust page."""
+"""The public trust page: overall status, components with 90-day uptime bars, incidents, history.
+
+Views are thin: queries live in services.public_site and services.uptime; every view is wrapped by
+public_cached (ETag/304, Cache-Control, per-process render cache keyed by the site version).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+import datetime as dt
+import math
+import zoneinfo
+from collections import defaultdict
 
-from ..extensions import db
-from ..models import Component, ComponentGroup
+from flask import Blueprint, abort, render_template, request
+from markupsafe import Markup, escape
+
+from ..db import utcnow
+from ..models import Component, Incident
+from ..models.constants import STATUS_LABELS
+from ..services import public_site as ps
 from ..services.site import get_page
 from ..services.status import worst
+from ..services.uptime import BAR_DAYS, Weights, format_percent, uptime_bars
+from .public_cache import public_cached
 
 bp = Blueprint("public", __name__)
 
-OVERALL = {
-    "operational": ("none", "All Systems Operational"),
-    "degraded_performance": ("minor", "Minor Service Outage"),
-    "partial_outage": ("major", "Partial System Outage"),
-    "major_outage": ("critical", "Major System Outage"),
-    "under_maintenance": ("maintenance", "Service Under Maintenance"),
-}
+# Kept for callers of the foundation's page (same meaning as public_site.COMPONENT_INDICATOR).
+OVERALL = {status: (ind, ps.INDICATOR_DESCRIPTIONS[ind]) for status, ind in ps.COMPONENT_INDICATOR.items()}
+public_components = ps.public_components
+grouped = ps.grouped
+
+BAR_CLASS = {None: "nd", "operational": "op", "degraded_performance": "dg", "partial_outage": "pa",
+             "major_outage": "ma", "under_maintenance": "mn"}
+HISTORY_MONTHS_PER_PAGE = 3
+HISTORY_MAX_PAGES = 120
 
 
-def public_components() -> list[Component]:
-    return list(db.session.scalars(
-        select(Component).where(Component.public.is_(True), Component.archived_at.is_(None))
-        .options(selectinload(Component.group)).order_by(Component.position)))
+def page_tz(page) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(page.time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
 
 
-def grouped(components: list[Component]) -> list[tuple[ComponentGroup | None, list[Component]]]:
-    """Components in display order, grouped; ungrouped components stand alone in order."""
-    out: list[tuple[ComponentGroup | None, list[Component]]] = []
-    index: dict[int, int] = {}
-    for comp in components:
-        group = comp.group if comp.group is not None and comp.group.archived_at is None else None
-        if group is None:
-            out.append((None, [comp]))
-        elif group.id in index:
-            out[index[group.id]][1].append(comp)
-        else:
-            index[group.id] = len(out)
-            out.append((group, [comp]))
-    out.sort(key=lambda item: item[0].position if item[0] is not None else item[1][0].position)
+def _weights_text(weights: Weights) -> str:
+    degraded = (f" + {weights.degraded:g} × degraded-performance minutes" if weights.degraded
+                else "")
+    degraded_note = "" if weights.degraded else " Degraded performance counts as up."
+    return (f"Uptime = 1 − (major-outage minutes + {weights.partial:g} × partial-outage minutes{degraded}) "
+            f"÷ minutes in the period. Scheduled maintenance is excluded from the period.{degraded_note} "
+            f"Each bar is one day (UTC); its colour is the worst status that day.")
+
+
+def _day_incident_names(components: list[Component], first_day: dt.date, now: dt.datetime
+                        ) -> dict[tuple[int, dt.date], list[str]]:
+    """(component id, UTC day) → names of published incidents affecting it that day."""
+    start = dt.datetime.combine(first_day, dt.time(), dt.UTC)
+    out: dict[tuple[int, dt.date], list[str]] = defaultdict(list)
+    ids = {c.id for c in components}
+    for inc in ps.incidents_overlapping(start, now, list(ids)):
+        began = max(ps.incident_time(inc), start)
+        ended = inc.resolved_at or now
+        day, last = began.date(), max(ended, began).date()
+        comp_ids = [ic.component_id for ic in inc.components if ic.component_id in ids]
+        while day <= last:
+            for cid in comp_ids:
+                out[(cid, day)].append(inc.name)
+            day += dt.timedelta(days=1)
     return out
 
 
+def bars_html(comp: Component, bars, names: dict[tuple[int, dt.date], list[str]]) -> Markup:
+    """One focusable element per day; its label (also shown as the tooltip) says date, uptime, incidents.
+
+    Built as a string, not in Jinja: 50 components × 90 days must render in a few milliseconds.
+    """
+    parts = []
+    for bar in bars.days:
+        date_text = f"{bar.day.strftime('%b')} {bar.day.day}, {bar.day.year}"
+        if bar.status is None:
+            label = f"{date_text}: no data"
+        else:
+            incidents = names.get((comp.id, bar.day))
+            inc_text = ("; incidents: " + "; ".join(dict.fromkeys(incidents))) if incidents else "; no incidents"
+            label = (f"{date_text}: {STATUS_LABELS[bar.status] if bar.status != 'operational' else 'operational'}"
+                     f", {format_percent(bar.uptime)} uptime{inc_text}")
+        parts.append(f'<span class="bar b-{BAR_CLASS[bar.status]}" role="img" tabindex="0" '
+                     f'aria-label="{escape(label)}"></span>')
+    return Markup("".join(parts))
+
+
+def _component_rows(components: list[Component], now: dt.datetime, weights: Weights) -> dict[int, dict]:
+    bars = uptime_bars(components, now, weights=weights)
+    first_day = now.date() - dt.timedelta(days=BAR_DAYS - 1)
+    names = _day_incident_names(components, first_day, now)
+    return {c.id: {"bars": bars_html(c, bars[c.id], names),
+                   "uptime": format_percent(bars[c.id].uptime(weights))} for c in components}
+
+
+def _past_days(now: dt.datetime, tz: dt.tzinfo, days: int = 14) -> list[tuple[dt.date, list[Incident]]]:
+    """The last ``days`` local days, newest first, each with the incidents that began on it."""
+    today = now.astimezone(tz).date()
+    first = today - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(first, dt.time(), tz).astimezone(dt.UTC)
+    by_day: dict[dt.date, list[Incident]] = defaultdict(list)
+    for inc in ps.incidents_between(start, now + dt.timedelta(days=1)):
+        if inc.kind == "maintenance" and inc.status not in ("completed",):
+            continue  # upcoming and active maintenance have their own sections
+        by_day[ps.incident_time(inc).astimezone(tz).date()].append(inc)
+    return [(today - dt.timedelta(days=i), by_day.get(today - dt.timedelta(days=i), [])) for i in range(days)]
+
+
 @bp.get("/")
+@public_cached(time_sensitive=True)
 def index():
     page = get_page()
-    components = public_components()
-    overall = worst(c.status for c in components)
-    indicator, description = OVERALL[overall]
-    return render_template("public/index.html", page=page, groups=grouped(components),
-                           overall=overall, indicator=indicator, description=description)
+    now = utcnow()
+    weights = Weights.from_page()
+    tz = page_tz(page)
+    components = ps.visible_components(ps.public_components())
+    unresolved = ps.unresolved_incidents()
+    active = ps.active_maintenance()
+    overall = ps.overall_status(components, unresolved, active)
+    groups = ps.grouped(components)
+    return render_template(
+        "public/index.html", page=page, overall=overall, groups=groups,
+        group_status={g.id: worst(c.status for c in comps) for g, comps in groups if g is not None},
+        rows=_component_rows(components, now, weights), unresolved=unresolved, active=active,
+        upcoming=ps.upcoming_maintenance(), past_days=_past_days(now, tz), today=now.astimezone(tz).date(),
+        formula=_weights_text(weights), latest_update=ps.latest_public_update, bar_days=BAR_DAYS,
+        impact_labels=ps.IMPACT_LABELS)
+
+
+def _month_start(year: int, month: int, tz: dt.tzinfo) -> dt.datetime:
+    year += (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return dt.datetime(year, month, 1, tzinfo=tz)
+
+
+@bp.get("/history")
+@public_cached()
+def history():
+    page = get_page()
+    tz = page_tz(page)
+    try:
+        number = int(request.args.get("page", "1"))
+    except ValueError:
+        abort(404)
+    if not 1 <= number <= HISTORY_MAX_PAGES:
+        abort(404)
+    now_local = utcnow().astimezone(tz)
+    months = []
+    for i in range((number - 1) * HISTORY_MONTHS_PER_PAGE, number * HISTORY_MONTHS_PER_PAGE):
+        start = _month_start(now_local.year, now_local.month - i, tz)
+        end = _month_start(start.year, start.month + 1, tz)
+        incidents = ps.incidents_between(start.astimezone(dt.UTC), end.astimezone(dt.UTC))
+        months.append((start, incidents))
+    oldest = ps.incidents_between(dt.datetime(1970, 1, 2, tzinfo=dt.UTC), months[-1][0].astimezone(dt.UTC))
+    return render_template("public/history.html", page=page, months=months, number=number,
+                           has_older=bool(oldest) and number < HISTORY_MAX_PAGES,
+                           impact_labels=ps.IMPACT_LABELS)
+
+
+@bp.get("/incidents/<public_id>")
+@public_cached()
+def incident(public_id: str):
+    page = get_page()
+    inc = ps.get_public_incident(public_id)
+    if inc is None:
+        abort(404)
+    return render_template("public/incident.html", page=page, incident=inc, updates=ps.public_updates(inc),
+                           components=ps.affected_public_components(inc),
+                           postmortem=ps.public_postmortem_sections(inc),
+                           postmortem_published_at=inc.postmortem.published_at if inc.postmortem else None,
+                           impact_labels=ps.IMPACT_LABELS, duration=_duration(inc))
+
+
+def _duration(inc: Incident) -> str | None:
+    began = ps.incident_time(inc)
+    ended = inc.resolved_at if inc.kind == "incident" else inc.scheduled_until
+    if began is None or ended is None or ended < began:
+        return None
+    minutes = math.ceil((ended - began).total_seconds() / 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    return " ".join(p for p in parts if p) or "under a minute"
+
+
+@bp.get("/components/<slug>")
+@public_cached(time_sensitive=True)
+def component(slug: str):
+    page = get_page()
+    comp = ps.get_public_component(slug)
+    if comp is None:
+        abort(404)
+    now = utcnow()
+    weights = Weights.from_page()
+    bars = uptime_bars([comp], now, weights=weights)[comp.id]
+    names = _day_incident_names([comp], bars.days[0].day, now)
+    windows = []
+    for days in (7, 30, 90):
+        figures = uptime_bars([comp], now, days=days, weights=weights)[comp.id]
+        windows.append((days, format_percent(figures.uptime(weights))))
+    start = now - dt.timedelta(days=BAR_DAYS)
+    incidents = ps.incidents_between(start, now + dt.timedelta(days=1), component_id=comp.id)
+    return render_template("public/component.html", page=page, component=comp,
+                           bars=bars_html(comp, bars, names), uptime=format_percent(bars.uptime(weights)),
+                           windows=windows, incidents=incidents, formula=_weights_text(weights),
+                           bar_days=BAR_DAYS, impact_labels=ps.IMPACT_LABELS)

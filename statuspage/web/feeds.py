@@ -1,0 +1,207 @@
+"""Feeds (RSS, Atom), the maintenance calendar (iCalendar) and SVG status/uptime badges.
+
+One feed entry per published incident, newest first, its public update trail as content. Entry ids
+are the incident's canonical URL (stable across edits and re-exports); ``updated`` is the newest
+public update, so a feed's bytes (and ETag) change only when an incident does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+from feedgen.feed import FeedGenerator
+from flask import Blueprint, Response, abort
+from icalendar import Calendar, Event
+from markupsafe import escape
+
+from ..db import utcnow
+from ..models import Incident
+from ..services import public_site as ps
+from ..services.site import get_page
+from ..services.uptime import Weights, format_percent, uptime_bars
+from ..templating import local_time, render_markdown
+from .api_v2 import public_base_url
+from .public_cache import public_cached
+
+bp = Blueprint("feeds", __name__)
+FEED_LIMIT = 50
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def _entry_html(inc: Incident, tz: str) -> str:
+    parts = []
+    for u in ps.public_updates(inc):
+        parts.append(f"<p><strong>{escape(u.status.replace('_', ' ').capitalize())}</strong> — "
+                     f"{escape(local_time(u.display_at, tz))}</p>{render_markdown(u.body)}")
+    comps = ps.affected_public_components(inc)
+    if comps:
+        parts.append("<p>Affected components: " + ", ".join(str(escape(c.name)) for c in comps) + "</p>")
+    return "".join(parts) or "<p>No public updates.</p>"
+
+
+def _updated(inc: Incident) -> dt.datetime:
+    updates = ps.public_updates(inc)
+    return max([u.display_at for u in updates] + [inc.published_at or inc.created_at])
+
+
+def _feed(incidents: list[Incident], title: str, self_path: str, alt_path: str, kind: str) -> Response:
+    page = get_page()
+    base = public_base_url()
+    fg = FeedGenerator()
+    fg.id(f"{base}{alt_path}")
+    fg.title(title)
+    fg.description(f"Incident history of {page.name}")
+    fg.subtitle(f"Incident history of {page.name}")
+    fg.language("en")
+    # The RSS channel <link> is the last one added: self first, the page last (PITFALLS: feedgen).
+    fg.link(href=f"{base}{self_path}", rel="self")
+    fg.link(href=f"{base}{alt_path}", rel="alternate")
+    newest = max((_updated(i) for i in incidents), default=page.updated_at or EPOCH)
+    fg.updated(newest)
+    fg.lastBuildDate(newest)
+    for inc in incidents:  # newest first; append keeps that order (add_entry prepends by default)
+        url = f"{base}/incidents/{inc.public_id}"
+        entry = fg.add_entry(order="append")
+        entry.id(url)
+        entry.guid(url, permalink=True)
+        entry.title(inc.name)
+        entry.link(href=url)
+        entry.published(inc.published_at or inc.created_at)
+        entry.updated(_updated(inc))
+        entry.content(_entry_html(inc, page.time_zone), type="html")
+    if kind == "rss":
+        return Response(fg.rss_str(pretty=False), mimetype="application/rss+xml")
+    return Response(fg.atom_str(pretty=False), mimetype="application/atom+xml")
+
+
+def _history(kind: str) -> Response:
+    page = get_page()
+    incidents = ps.recent_incidents("incident", FEED_LIMIT)
+    return _feed(incidents, f"{page.name} status history", f"/history.{kind}", "/history", kind)
+
+
+@bp.get("/history.rss")
+@public_cached()
+def history_rss():
+    return _history("rss")
+
+
+@bp.get("/history.atom")
+@public_cached()
+def history_atom():
+    return _history("atom")
+
+
+def _component_feed(slug: str, kind: str) -> Response:
+    comp = ps.get_public_component(slug)
+    if comp is None:
+        abort(404)
+    page = get_page()
+    incidents = [i for i in ps.recent_incidents("incident", 500)
+                 if any(ic.component_id == comp.id for ic in i.components)][:FEED_LIMIT]
+    return _feed(incidents, f"{comp.name} · {page.name} status history",
+                 f"/components/{comp.slug}/history.{kind}", f"/components/{comp.slug}", kind)
+
+
+@bp.get("/components/<slug>/history.rss")
+@public_cached()
+def component_rss(slug: str):
+    return _component_feed(slug, "rss")
+
+
+@bp.get("/components/<slug>/history.atom")
+@public_cached()
+def component_atom(slug: str):
+    return _component_feed(slug, "atom")
+
+
+@bp.get("/maintenance.ics")
+@public_cached()
+def maintenance_ics():
+    """Scheduled maintenance as an iCalendar feed; cancelled windows stay with STATUS:CANCELLED."""
+    page = get_page()
+    base = public_base_url()
+    host = base.split("://", 1)[-1].split("/", 1)[0] or "statuspage"
+    cal = Calendar()
+    cal.add("prodid", "-//statuspage//maintenance//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"{page.name} maintenance")
+    for m in ps.calendar_maintenance():
+        ev = Event()
+        ev.add("uid", f"maintenance-{m.public_id}@{host}")
+        ev.add("summary", m.name)
+        ev.add("dtstart", m.scheduled_for)
+        ev.add("dtend", m.scheduled_until or m.scheduled_for + dt.timedelta(hours=1))
+        ev.add("dtstamp", m.updated_at or m.created_at)
+        ev.add("url", f"{base}/incidents/{m.public_id}")
+        latest = ps.latest_public_update(m)
+        comps = ", ".join(c.name for c in ps.affected_public_components(m))
+        description = (latest.body if latest else "") + (f"\n\nAffected: {comps}" if comps else "")
+        ev.add("description", description.strip())
+        ev.add("status", "CANCELLED" if m.status == "cancelled" else "CONFIRMED")
+        cal.add_component(ev)
+    return Response(cal.to_ical(), mimetype="text/calendar")
+
+
+# --- badges ---------------------------------------------------------------------------------------
+
+BADGE_COLORS = {"operational": "#1a7f37", "degraded_performance": "#9a6700", "partial_outage": "#bc4c00",
+                "major_outage": "#cf222e", "under_maintenance": "#0969da", None: "#57606a"}
+STATUS_WORDS = {"operational": "operational", "degraded_performance": "degraded", "partial_outage":
+                "partial outage", "major_outage": "major outage", "under_maintenance": "maintenance"}
+
+
+def _text_width(text: str) -> int:
+    # Verdana 11px averages ~6.5px per character; wide letters a bit more. Good enough for a badge.
+    return int(sum(7.5 if ch in "mwMW%" else 4 if ch in "il.,:;| " else 6.6 for ch in text)) + 10
+
+
+def badge_svg(label: str, value: str, color: str) -> str:
+    """A flat shields-style badge with a <title> and an accessible name."""
+    lw, vw = _text_width(label), _text_width(value)
+    total = lw + vw
+    name = html.escape(f"{label}: {value}")
+    label_e, value_e = html.escape(label), html.escape(value)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" aria-label="{name}">'
+        f"<title>{name}</title>"
+        f'<clipPath id="r"><rect width="{total}" height="20" rx="3" fill="#fff"/></clipPath>'
+        f'<g clip-path="url(#r)"><rect width="{lw}" height="20" fill="#555"/>'
+        f'<rect x="{lw}" width="{vw}" height="20" fill="{color}"/></g>'
+        f'<g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
+        f'<text x="{lw / 2:.1f}" y="14">{label_e}</text>'
+        f'<text x="{lw + vw / 2:.1f}" y="14">{value_e}</text></g></svg>')
+
+
+def _svg(body: str) -> Response:
+    return Response(body, mimetype="image/svg+xml")
+
+
+@bp.get("/badge/<slug>.svg")
+@public_cached(cors=True)
+def badge_status(slug: str):
+    comp = ps.get_public_component(slug)
+    if comp is None:
+        abort(404)
+    return _svg(badge_svg(comp.name, STATUS_WORDS.get(comp.status, comp.status), BADGE_COLORS[comp.status]))
+
+
+@bp.get("/badge/<slug>/uptime.svg")
+@public_cached(time_sensitive=True, cors=True)
+def badge_uptime(slug: str):
+    comp = ps.get_public_component(slug)
+    if comp is None:
+        abort(404)
+    weights = Weights.from_page()
+    figures = uptime_bars([comp], utcnow(), weights=weights)[comp.id]
+    up = figures.uptime(weights)
+    if up is None:
+        color = BADGE_COLORS[None]
+    elif up >= 0.999:
+        color = BADGE_COLORS["operational"]
+    elif up >= 0.99:
+        color = BADGE_COLORS["degraded_performance"]
+    else:
+        color = BADGE_COLORS["major_outage"]
+    return _svg(badge_svg(f"{comp.name} uptime 90d", format_percent(up), color))

@@ -1,0 +1,206 @@
+"""Caching of public responses: every public response is a function of the site version.
+
+Per request: one indexed read of the ``site_version`` row (primary key), then either a 304 (ETag /
+Last-Modified revalidation) or a copy of the bytes rendered earlier by this process for the same
+(site version, path and query[, current minute]). Pages that show uptime also change with time
+(today's bar grows), so their key and ETag include the current UTC minute; the uptime rollup job
+bumps the site version when a day's figures change.
+
+The cache is per process and bounded (LRU on entries); entries of an older version are dropped as soon
+as a newer version is seen. The request headers that could change a body (none today: no content
+negotiation, no compression at this layer) would belong in the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import format_datetime, parsedate_to_datetime
+from functools import wraps
+
+from flask import Response, current_app, request
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import SiteVersion
+
+EXPORT_ENVIRON_KEY = "statuspage.export"
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    status: int
+    body: bytes
+    content_type: str
+    headers: tuple[tuple[str, str], ...]
+
+
+class RenderCache:
+    """A bounded, thread-safe LRU of rendered responses keyed by (version, minute, path)."""
+
+    def __init__(self, max_entries: int = 512):
+        self.max_entries = max_entries
+        self._data: OrderedDict[tuple, CachedResponse] = OrderedDict()
+        self._lock = threading.Lock()
+        self._version = 0
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple) -> CachedResponse | None:
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is not None:
+                self._data.move_to_end(key)
+                self.hits += 1
+            else:
+                self.misses += 1
+            return entry
+
+    def put(self, key: tuple, entry: CachedResponse) -> None:
+        if self.max_entries <= 0:
+            return
+        with self._lock:
+            version = key[0]
+            if version > self._version:
+                # Everything older is stale for good: drop it now rather than waiting for LRU.
+                self._data = OrderedDict((k, v) for k, v in self._data.items() if k[0] >= version)
+                self._version = version
+            self._data[key] = entry
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+class SiteState:
+    """The site version and when it changed, read with one primary-key lookup (optionally memoised)."""
+
+    def __init__(self, interval: float = 0.0):
+        self.interval = interval
+        self._cached: tuple[float, int, dt.datetime] | None = None
+        self._lock = threading.Lock()
+
+    def read(self) -> tuple[int, dt.datetime]:
+        if self.interval > 0 and self._cached is not None and time.monotonic() - self._cached[0] < self.interval:
+            return self._cached[1], self._cached[2]
+        row = db.session.execute(
+            select(SiteVersion.version, SiteVersion.changed_at).where(SiteVersion.id == 1)).first()
+        if row is None:
+            version, changed_at = 1, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        else:
+            version, changed_at = int(row[0]), row[1]
+        with self._lock:
+            self._cached = (time.monotonic(), version, changed_at)
+        return version, changed_at
+
+
+def _state() -> tuple[RenderCache, SiteState]:
+    ext = current_app.extensions
+    if "statuspage.render_cache" not in ext:
+        settings = ext["statuspage.settings"]
+        ext["statuspage.render_cache"] = RenderCache(settings.render_cache_entries)
+        ext["statuspage.site_state"] = SiteState(settings.version_check_interval)
+    return ext["statuspage.render_cache"], ext["statuspage.site_state"]
+
+
+def render_cache() -> RenderCache:
+    """This process's render cache (for tests and metrics)."""
+    return _state()[0]
+
+
+def cache_control() -> str:
+    settings = current_app.extensions["statuspage.settings"]
+    return (f"public, max-age={settings.public_max_age}, "
+            f"stale-while-revalidate={settings.public_stale_while_revalidate}")
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    # Weak comparison (RFC 9110 §8.8.3.2): W/ prefixes are ignored.
+    wanted = etag.removeprefix("W/")
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == wanted:
+            return True
+    return False
+
+
+def _not_modified_since(header: str, last_modified: dt.datetime) -> bool:
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if since is None:
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    return last_modified.replace(microsecond=0) <= since
+
+
+def public_cached(time_sensitive: bool = False, cors: bool = False) -> Callable:
+    """Wrap a public GET view: ETag/Last-Modified/304, Cache-Control and the per-process render cache.
+
+    ``time_sensitive``: the body also depends on the current minute (uptime bars and percentages).
+    ``cors``: add ``Access-Control-Allow-Origin: *`` (the /api/v2 JSON and badges).
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if request.environ.get(EXPORT_ENVIRON_KEY) is not None:
+                resp = current_app.make_response(view(*args, **kwargs))
+                if cors:
+                    resp.headers["Access-Control-Allow-Origin"] = "*"
+                return resp
+            cache, site = _state()
+            version, changed_at = site.read()
+            minute = int(time.time() // 60) if time_sensitive else 0
+            path = request.full_path if request.query_string else request.path
+            tag = hashlib.blake2b(path.encode(), digest_size=6).hexdigest()
+            etag = f'W/"v{version}-{minute}-{tag}"' if time_sensitive else f'W/"v{version}-{tag}"'
+            last_modified = changed_at
+            if time_sensitive:
+                last_modified = max(changed_at, dt.datetime.fromtimestamp(minute * 60, dt.UTC))
+            common = [("ETag", etag), ("Last-Modified", format_datetime(last_modified.astimezone(dt.UTC),
+                                                                        usegmt=True)),
+                      ("Cache-Control", cache_control())]
+            if cors:
+                common.append(("Access-Control-Allow-Origin", "*"))
+            inm = request.headers.get("If-None-Match")
+            ims = request.headers.get("If-Modified-Since")
+            if (inm is not None and _etag_matches(inm, etag)) or (
+                    inm is None and ims is not None and _not_modified_since(ims, last_modified)):
+                return Response(status=304, headers=common)
+            key = (version, minute, path)
+            entry = cache.get(key)
+            if entry is None:
+                resp = current_app.make_response(view(*args, **kwargs))
+                if resp.status_code != 200 or resp.direct_passthrough:
+                    for name, value in common if resp.status_code == 200 else ():
+                        resp.headers[name] = value
+                    return resp
+                keep = tuple((k, v) for k, v in resp.headers.items()
+                             if k.lower() not in ("content-length", "content-type", "etag", "last-modified",
+                                                  "cache-control", "set-cookie", "vary"))
+                entry = CachedResponse(200, resp.get_data(), resp.content_type or "text/html; charset=utf-8", keep)
+                cache.put(key, entry)
+            out = Response(entry.body, status=entry.status, content_type=entry.content_type,
+                           headers=list(entry.headers))
+            for name, value in common:
+                out.headers[name] = value
+            return out
+
+        wrapped.public_cached = True
+        return wrapped
+
+    return decorator
