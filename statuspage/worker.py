@@ -64,6 +64,11 @@ class Worker:
         return run
 
     def heartbeat(self) -> None:
+        if not self.checks.thread.is_alive() and not self.stop_event.is_set():
+            # The check loop died: exit so the supervisor (systemd, `statuspage run`) restarts us, rather
+            # than heartbeating while no checks run.
+            log.critical("check scheduler thread is gone; exiting for a restart")
+            os._exit(70)
         now = utcnow()
         result = db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.id)
                                     .values(last_seen_at=now, stopped_at=None, checks_run=self.checks.runs,
@@ -107,13 +112,14 @@ class Worker:
 
 def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
     """(name, interval seconds, function) of every periodic job."""
-    from .services import monitor
+    from .services import monitor, selfcheck
 
     settings = worker.settings
     jobs: list[tuple[str, float, object]] = [
         ("heartbeat", 5.0, worker.heartbeat),
         ("rollup_and_prune_results", 3600.0,
          lambda: monitor.rollup_and_prune(retention_days=settings.result_retention_days)),
+        ("monitoring_watchdog", 30.0, lambda: selfcheck.alert_if_monitoring_delayed(settings.monitoring_stale_after)),
     ]
     jobs += public_site_jobs(worker)
     return jobs

@@ -43,3 +43,26 @@ def monitoring_state(stale_after: int, now: dt.datetime | None = None) -> Monito
         delayed = first is not None and (now - first).total_seconds() > stale_after
         return MonitoringState(delayed, None, alive)
     return MonitoringState((now - last).total_seconds() > stale_after, last, alive)
+
+
+def alert_if_monitoring_delayed(stale_after: int, now: dt.datetime | None = None) -> bool:
+    """Worker job: when checks have stopped running, tell the on-call address once per stall."""
+    from ..models import OutboxMessage
+    from .monitor import _insert_ignore
+    from .site import get_page
+
+    now = now or utcnow()
+    state = monitoring_state(stale_after, now)
+    page = get_page()
+    if not state.delayed or not page.on_call:
+        return False
+    stall = state.last_checks_at.isoformat() if state.last_checks_at else "never"
+    db.session.execute(_insert_ignore(OutboxMessage.__table__), [{
+        "dedupe_key": f"monitoring-delayed:{stall}", "channel": "email", "kind": "oncall_alert",
+        "audience": "oncall", "recipient": page.on_call, "status": "pending", "attempts": 0,
+        "next_attempt_at": now, "created_at": now,
+        "payload": {"component": None, "component_name": "Monitoring", "status": "monitoring_delayed",
+                    "check": None, "result": {"message": state.message}, "at": now.isoformat()},
+    }])
+    db.session.commit()
+    return True

@@ -33,3 +33,20 @@ def readyz():
     if not current:
         return jsonify(status="unavailable", database="ok", migrations=detail), 503
     return jsonify(status="ok", database="ok", migrations=detail)
+
+
+@bp.get("/healthz/monitoring")
+def monitoring():
+    """For an external watchdog: 503 when no worker has run checks for STATUSPAGE_MONITORING_STALE_AFTER."""
+    from flask import current_app
+
+    from ..services.selfcheck import monitoring_state
+
+    state = monitoring_state(current_app.extensions["statuspage.settings"].monitoring_stale_after)
+    body = {"status": "delayed" if state.delayed else "ok", "message": state.message,
+            "last_checks_at": state.last_checks_at.isoformat() if state.last_checks_at else None,
+            "workers_alive": state.workers_alive}
+    resp = jsonify(body)
+    resp.status_code = 503 if state.delayed else 200
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
