@@ -94,7 +94,12 @@ class Worker:
 
 def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
     """(name, interval seconds, function) of every periodic job."""
-    return [("heartbeat", 5.0, worker.heartbeat)]
+    from .services.incidents import resolve_quiet_auto_incidents
+    from .services.maintenance import advance_maintenance
+
+    return [("heartbeat", 5.0, worker.heartbeat),
+            ("maintenance", 30.0, advance_maintenance),
+            ("auto_resolve_incidents", 30.0, resolve_quiet_auto_incidents)]
 
 
 def run_worker(app: Flask) -> None:

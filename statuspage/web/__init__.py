@@ -4,9 +4,16 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth  # noqa: F401  (user loader)
+    from . import public_incident  # noqa: F401  (adds /incidents/<id> to the public blueprint)
+    from .admin import bp as admin_bp
+    from .api_v1 import bp as api_v1_bp, register_api_error_handlers
+    from .auth import bp as auth_bp
     from .health import bp as health_bp
     from .public import bp as public_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_v1_bp)
+    register_api_error_handlers(app)
