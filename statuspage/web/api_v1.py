@@ -77,6 +77,12 @@ def _incident_error(exc: IncidentError):
 def register_api_error_handlers(app: Flask) -> None:
     """Under /api/ every HTTP error is JSON in the one error shape; elsewhere the default pages stay."""
 
+    @app.before_request
+    def _fresh_actor():
+        # `g` outlives a request when an app context is already pushed (tests, CLI); an actor never does.
+        g.pop("actor", None)
+        g.pop("api_token", None)
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if not request.path.startswith("/api/"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -73,6 +73,7 @@ def login():
             flash("Wrong email or password.", "error")
         else:
             session.clear()  # no fixation: a fresh session for the signed-in person
+            g.pop("csrf_token", None)  # the cached token belonged to the old session
             login_user(user)
             user.last_login_at = utcnow()
             record(actor_for_user(), "auth.login", "user", user.id)
@@ -91,6 +92,7 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
+    g.pop("csrf_token", None)
     flash("You are signed out.", "success")
     return redirect(url_for("auth.login"))
 
