@@ -61,6 +61,25 @@ class BadRequest(Exception):
         self.message, self.fields, self.status, self.code = message, fields or {}, status, code
 
 
+# Query parameters each endpoint understands; anything else is refused so a typo is never ignored.
+QUERY_PARAMS = {
+    "components": {"page", "per_page"}, "groups": {"page", "per_page"}, "checks": {"page", "per_page"},
+    "incidents": {"page", "per_page", "state"}, "incident_updates": {"page", "per_page"},
+    "maintenance_list": {"page", "per_page", "state"}, "subscribers": {"page", "per_page"},
+    "accounts": {"page", "per_page"},
+}
+
+
+@bp.before_request
+def _known_query_parameters():
+    view = (request.endpoint or "").rpartition(".")[2]
+    unknown = set(request.args) - QUERY_PARAMS.get(view, set())
+    if unknown:
+        return api_error(400, "invalid_request", "unknown query parameters",
+                         {k[:100]: "unknown parameter" for k in sorted(unknown)})
+    return None
+
+
 @bp.errorhandler(BadRequest)
 def _bad_request(exc: BadRequest):
     return api_error(exc.status, exc.code, exc.message, exc.fields)
