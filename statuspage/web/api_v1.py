@@ -789,7 +789,8 @@ def subscribers():
 @bp.get("/subscribers/<int:subscriber_id>")
 @api_auth("read")
 def subscriber(subscriber_id: int):
-    sub = db.session.get(Subscriber, subscriber_id)
+    # Bounded before the query: PostgreSQL refuses integers beyond its column type.
+    sub = db.session.get(Subscriber, subscriber_id) if 0 < subscriber_id < 2**31 else None
     if sub is None:
         raise BadRequest(f"no subscriber {subscriber_id}", status=404, code="not_found")
     return jsonify(subscriber_json(sub))

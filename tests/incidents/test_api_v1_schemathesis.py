@@ -14,7 +14,7 @@ from statuspage.services.users import create_token
 
 from .helpers import make_components
 
-EXAMPLES = 8
+EXAMPLES = 5
 
 
 @pytest.mark.slow
