@@ -14,12 +14,13 @@ from tests.incidents.helpers import PASSWORD, make_components, make_user
 @pytest.mark.slow
 def test_an_on_call_engineer_runs_an_incident_from_declaration_to_postmortem(app, live_server, page, screenshot):
     make_components("api", "web", "db")
-    user = make_user("responder", "oncall@acme.test")
+    email = make_user("responder", "oncall@acme.test").email
+    db.session.commit()  # end the test thread's transaction: SQLite has one writer, the server needs it
     base = live_server.url
 
     page.goto(base + "/admin/")
     expect(page.get_by_role("heading", name="Sign in to the console")).to_be_visible()
-    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
@@ -37,6 +38,7 @@ def test_an_on_call_engineer_runs_an_incident_from_declaration_to_postmortem(app
     expect(page.locator(".flash")).to_contain_text("Incident declared")
     screenshot("incident-02-console-investigating")
     public_id = db.session.scalar(db.select(Incident.public_id))
+    db.session.commit()
     public_url = f"{base}/incidents/{public_id}"
 
     public = page.context.new_page()
@@ -53,7 +55,7 @@ def test_an_on_call_engineer_runs_an_incident_from_declaration_to_postmortem(app
              ("Monitoring", "Rolled back; error rates are normal.", "operational"),
              ("Resolved", "This incident has been resolved.", None)]
     for label, text, api_status in steps:
-        page.get_by_label(label, exact=True).check()
+        page.get_by_role("radio", name=label, exact=True).check()
         page.get_by_label("Message").fill(text)
         if api_status:
             page.get_by_label("Status of Api").select_option(api_status)
