@@ -6,7 +6,8 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from . import public_incident  # noqa: F401  (adds /incidents/<id> to the public blueprint)
     from .admin import bp as admin_bp
-    from .api_v1 import bp as api_v1_bp, register_api_error_handlers
+    from .api_v1 import bp as api_v1_bp
+    from .api_v1 import register_api_error_handlers
     from .auth import bp as auth_bp
     from .health import bp as health_bp
     from .public import bp as public_bp

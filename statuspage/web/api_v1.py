@@ -97,10 +97,11 @@ def register_api_error_handlers(app: Flask) -> None:
     """Under /api/ every HTTP error is JSON in the one error shape; elsewhere the default pages stay."""
 
     @app.before_request
-    def _fresh_actor():
-        # `g` outlives a request when an app context is already pushed (tests, CLI); an actor never does.
-        g.pop("actor", None)
-        g.pop("api_token", None)
+    def _fresh_identity():
+        # `g` outlives a request when an app context is already pushed (tests, CLI); who is asking
+        # (the actor, the token, Flask-Login's cached user) never does.
+        for key in ("actor", "api_token", "_login_user"):
+            g.pop(key, None)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -124,7 +124,7 @@ def test_a_form_post_without_csrf_token_is_refused(app, client, with_session):
         login(client, admin.email)
     posts = [r for r in _routes(app, values) if r[1] == "POST" and not r[2].startswith("/api/")]
     assert any(r[0] == "auth.login" for r in posts)
-    for endpoint, method, url in posts:
+    for endpoint, _method, url in posts:
         resp = client.post(url, data={"name": "x", "body": "y"})
         assert resp.status_code == 400, (endpoint, resp.status_code)
         assert "CSRF" in resp.get_data(as_text=True)
