@@ -113,6 +113,8 @@ class Worker:
 def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
     """(name, interval seconds, function) of every periodic job."""
     from .services import monitor, selfcheck
+    from .services.incidents import resolve_quiet_auto_incidents
+    from .services.maintenance import advance_maintenance
 
     settings = worker.settings
     jobs: list[tuple[str, float, object]] = [
@@ -120,6 +122,8 @@ def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
         ("rollup_and_prune_results", 3600.0,
          lambda: monitor.rollup_and_prune(retention_days=settings.result_retention_days)),
         ("monitoring_watchdog", 30.0, lambda: selfcheck.alert_if_monitoring_delayed(settings.monitoring_stale_after)),
+        ("maintenance", 30.0, advance_maintenance),
+        ("auto_resolve_incidents", 30.0, resolve_quiet_auto_incidents),
     ]
     jobs += public_site_jobs(worker)
     return jobs

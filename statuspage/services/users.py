@@ -127,3 +127,34 @@ def revoke_token(token: ApiToken, *, actor: Actor) -> None:
         token.revoked_at = utcnow()
         record(actor, "token.revoke", "api_token", token.id, before={"name": token.name})
         db.session.commit()
+
+
+def set_role(user: User, role: str, *, actor: Actor) -> None:
+    """Change a person's role; the last active admin cannot be demoted."""
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}", "role")
+    if user.role == role:
+        return
+    if user.role == "admin" and _active_admins() <= 1:
+        raise UserError("the last admin cannot be demoted", "role")
+    record(actor, "user.role", "user", user.id, before={"role": user.role}, after={"role": role})
+    user.role = role
+    user.session_version = (user.session_version or 1) + 1  # re-login picks up the new role everywhere
+    db.session.commit()
+
+
+def set_disabled(user: User, disabled: bool, *, actor: Actor) -> None:
+    """Disable (ends every session) or re-enable a person; the last active admin cannot be disabled."""
+    if disabled == (user.disabled_at is not None):
+        return
+    if disabled and user.role == "admin" and _active_admins() <= 1:
+        raise UserError("the last admin cannot be disabled", "disabled")
+    user.disabled_at = utcnow() if disabled else None
+    user.session_version = (user.session_version or 1) + 1
+    record(actor, "user.disable" if disabled else "user.enable", "user", user.id)
+    db.session.commit()
+
+
+def _active_admins() -> int:
+    return int(db.session.scalar(select(func.count(User.id)).where(
+        User.role == "admin", User.disabled_at.is_(None))) or 0)

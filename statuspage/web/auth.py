@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
-from ..extensions import db, login_manager
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from ..db import utcnow
+from ..extensions import db, limiter, login_manager
 from ..models import User
+from ..services.audit import Actor, record
+from ..services.site import get_page
+from ..services.users import MIN_PASSWORD, UserError, authenticate, change_password
+from .authz import EVERYONE, actor_for_user, require_role
+
+bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
@@ -17,3 +32,84 @@ def load_user(user_id: str) -> User | None:
     if user is None or user.session_version != version or not user.is_active:
         return None
     return user
+
+
+def _login_limit() -> str:
+    return current_app.extensions["statuspage.settings"].login_rate_limit
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=1000)])
+    confirm = PasswordField("Repeat new password",
+                            validators=[DataRequired(), EqualTo("new_password", "The passwords differ.")])
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect after login is a phishing tool."""
+    if not target:
+        return url_for("admin.dashboard")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("admin.dashboard")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            record(Actor(type="anonymous", label=form.email.data.strip().lower()[:320], ip=request.remote_addr),
+                   "auth.login_failed", "user", None)
+            db.session.commit()
+            flash("Wrong email or password.", "error")
+        else:
+            session.clear()  # no fixation: a fresh session for the signed-in person
+            g.pop("csrf_token", None)  # the cached token belonged to the old session
+            login_user(user)
+            user.last_login_at = utcnow()
+            record(actor_for_user(), "auth.login", "user", user.id)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+        return render_template("auth/login.html", form=form, page=get_page()), status
+    return render_template("auth/login.html", form=form, page=get_page())
+
+
+@bp.post("/logout")
+@require_role(*EVERYONE)
+def logout():
+    record(actor_for_user(), "auth.logout", "user", current_user.id)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    g.pop("csrf_token", None)
+    flash("You are signed out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@require_role(*EVERYONE)
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current_password.data, form.new_password.data,
+                            actor=actor_for_user())
+        except UserError as exc:
+            getattr(form, exc.field or "new_password").errors.append(str(exc))
+        else:
+            login_user(current_user._get_current_object())  # this session carries the new session version; the others end
+            flash("Password changed. Other sessions are signed out.", "success")
+            return redirect(url_for("admin.dashboard"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form, page=get_page()), status

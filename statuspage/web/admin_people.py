@@ -1,0 +1,102 @@
+"""Console pages for admins: people, API tokens (plaintext shown once) and the audit log."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import ApiToken, AuditLog, User
+from ..models.constants import ROLES
+from ..services.users import UserError, create_token, create_user, revoke_token, set_disabled, set_role
+from .admin import bp
+from .authz import current_actor, require_role
+
+AUDIT_PER_PAGE = 100
+
+
+@bp.get("/users")
+@require_role("admin")
+def users():
+    rows = db.session.scalars(select(User).order_by(User.email)).all()
+    return render_template("admin/users.html", users=rows, roles=ROLES)
+
+
+@bp.post("/users")
+@require_role("admin")
+def user_create():
+    try:
+        create_user(request.form.get("email", ""), request.form.get("role", ""), request.form.get("password", ""),
+                    name=request.form.get("name") or None, actor=current_actor())
+    except UserError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("User created.", "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/users/<int:user_id>")
+@require_role("admin")
+def user_update(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    try:
+        if "role" in request.form:
+            set_role(user, request.form["role"], actor=current_actor())
+        if "disabled" in request.form:
+            if user.id == current_user.id and request.form["disabled"] == "1":
+                raise UserError("you cannot disable yourself", "disabled")
+            set_disabled(user, request.form["disabled"] == "1", actor=current_actor())
+    except UserError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"{user.email} updated.", "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.get("/tokens")
+@require_role("admin")
+def tokens():
+    rows = db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
+    return render_template("admin/tokens.html", tokens=rows, plaintext=None)
+
+
+@bp.post("/tokens")
+@require_role("admin")
+def token_create():
+    try:
+        token, plaintext = create_token(request.form.get("name", ""), request.form.get("scope", ""),
+                                        actor=current_actor(), created_by_id=current_user.id)
+    except UserError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.tokens"), 303)
+    rows = db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
+    # Rendered (not redirected) so the plaintext exists only in this one response.
+    resp = render_template("admin/tokens.html", tokens=rows, plaintext=plaintext, new_token=token)
+    return resp, 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require_role("admin")
+def token_revoke(token_id: int):
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        abort(404)
+    revoke_token(token, actor=current_actor())
+    flash(f"Token {token.name} revoked.", "success")
+    return redirect(url_for("admin.tokens"), 303)
+
+
+@bp.get("/audit")
+@require_role("admin")
+def audit():
+    page_no = max(1, request.args.get("page", 1, type=int) or 1)
+    query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    action = (request.args.get("action") or "").strip()
+    if action:
+        query = query.where(AuditLog.action.startswith(action))
+    rows = db.session.scalars(query.limit(AUDIT_PER_PAGE + 1).offset((page_no - 1) * AUDIT_PER_PAGE)).all()
+    return render_template("admin/audit.html", rows=rows[:AUDIT_PER_PAGE], page_no=page_no,
+                           has_next=len(rows) > AUDIT_PER_PAGE, action=action)

@@ -1,0 +1,306 @@
+"""The OpenAPI 3.1 document of /api/v1, kept next to the code it describes (web/api_v1.py).
+
+A schemathesis run in tests/incidents checks that the server answers what this says.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models.constants import COMPONENT_STATUSES
+from ..services.incidents import DECLARABLE_IMPACTS, INCIDENT_FLOW, KEY_TIMESTAMPS
+from ..services.postmortems import ACTION_STATUSES, SECTION_KEYS
+
+TS = {"type": ["string", "null"], "format": "date-time"}
+STR_N = {"type": ["string", "null"]}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None, extra: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": extra}
+    if required:
+        out["required"] = required
+    return out
+
+
+ERROR = _obj({"error": _obj({
+    "code": {"type": "string"}, "message": {"type": "string"},
+    "fields": {"type": "object", "additionalProperties": {"type": "string"}}},
+    ["code", "message", "fields"])}, ["error"])
+
+PAGE_PARAMS = [
+    {"name": "page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
+    {"name": "per_page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}},
+]
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
+               "description": "Retrying a POST with the same key and body replays the first response; "
+                              "the same key with another body is refused with 422.",
+               "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^[\x21-\x7e]+$"}}
+
+
+def _path_param(name: str, schema: dict | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    out = {str(c): {"$ref": "#/components/responses/Error"} for c in codes}
+    out["default"] = {"$ref": "#/components/responses/Error"}
+    return out
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _ok(schema: dict[str, Any], code: int = 200, description: str = "OK") -> dict[str, Any]:
+    return {str(code): {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+
+def _list(name: str) -> dict[str, Any]:
+    return {"200": {"description": "One page, as an array; see the Link and X-Total-Count headers.",
+                    "headers": {"Link": {"schema": {"type": "string"},
+                                         "description": "RFC 8288 links: first, prev, next, last"},
+                                "X-Total-Count": {"schema": {"type": "string", "pattern": "^[0-9]+$"},
+                                                  "description": "Number of items over all pages"}},
+                    "content": {"application/json": {"schema": {"type": "array", "items": _ref(name)}}}}}
+
+
+def _get(summary: str, responses: dict, params: list | None = None, tag: str = "") -> dict[str, Any]:
+    return {"summary": summary, "tags": [tag] if tag else [], "parameters": params or [],
+            "responses": {**responses, **_errors(400, 401, 404)}}
+
+
+def _write(summary: str, body: dict | None, responses: dict, params: list | None = None,
+           tag: str = "") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "tags": [tag] if tag else [], "parameters": params or [],
+                          "responses": {**responses, **_errors(400, 401, 403, 404, 409, 415, 422)}}
+    if body is not None:
+        op["requestBody"] = _json_body(body)
+    return op
+
+
+COMPONENT_STATUS = {"type": "string", "enum": list(COMPONENT_STATUSES)}
+INCIDENT_STATUS = {"type": "string", "enum": [*INCIDENT_FLOW, "postmortem", "scheduled", "in_progress",
+                                              "verifying", "completed", "cancelled"]}
+STATUS_MAP = {"type": "object", "additionalProperties": COMPONENT_STATUS, "maxProperties": 500,
+              "description": "{component id: status}"}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": ERROR,
+    "Component": _obj({
+        "id": {"type": "string"}, "name": {"type": "string"}, "description": STR_N, "status": COMPONENT_STATUS,
+        "status_source": {"type": "string", "enum": ["check", "incident", "maintenance", "manual"]},
+        "group_id": STR_N, "position": {"type": "integer"}, "public": {"type": "boolean"},
+        "showcase": {"type": "boolean"}, "only_show_if_degraded": {"type": "boolean"},
+        "automation": {"type": "string", "enum": ["off", "draft", "publish"]},
+        "created_at": TS, "updated_at": TS},
+        ["id", "name", "status", "status_source", "group_id", "position", "public"]),
+    "ComponentGroup": _obj({"id": {"type": "string"}, "name": {"type": "string"}, "description": STR_N,
+                           "position": {"type": "integer"},
+                           "components": {"type": "array", "items": {"type": "string"}}},
+                          ["id", "name", "components"]),
+    "Check": _obj({
+        "id": {"type": "string"}, "component_id": {"type": "string"}, "kind": {"type": "string"},
+        "target": STR_N, "state": {"type": "string", "enum": ["unknown", "up", "degraded", "down"]},
+        "flapping": {"type": "boolean"}, "interval_seconds": {"type": "number"}, "silenced_until": TS,
+        "last_run_at": TS, "last_result": {"type": ["object", "null"]}},
+        ["id", "component_id", "kind", "state", "silenced_until", "last_result"]),
+    "AffectedComponent": _obj({"code": {"type": "string"}, "name": {"type": "string"},
+                               "old_status": {"type": ["string", "null"]}, "new_status": COMPONENT_STATUS},
+                              ["code", "name", "new_status"]),
+    "IncidentUpdate": _obj({
+        "id": {"type": "string"}, "status": INCIDENT_STATUS, "body": {"type": "string"},
+        "internal": {"type": "boolean"}, "deliver_notifications": {"type": "boolean"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "display_at": {"type": "string", "format": "date-time"}, "author": STR_N,
+        "affected_components": {"type": "array", "items": _ref("AffectedComponent")}},
+        ["id", "status", "body", "internal", "created_at", "affected_components"]),
+    "Incident": _obj({
+        "id": {"type": "string"}, "name": {"type": "string"}, "status": INCIDENT_STATUS,
+        "impact": {"type": "string", "enum": [*DECLARABLE_IMPACTS, "maintenance"]},
+        "impact_override": STR_N, "source": {"type": "string"}, "draft": {"type": "boolean"},
+        "cause_category": STR_N, "shortlink": {"type": "string"},
+        "created_at": TS, "updated_at": TS, "published_at": TS, "postmortem_published_at": TS,
+        **{k: TS for k in KEY_TIMESTAMPS},
+        "scheduled_for": TS, "scheduled_until": TS, "auto_transition": {"type": "boolean"},
+        "reminder_minutes": {"type": ["integer", "null"]},
+        "components": {"type": "array", "items": _obj({"id": {"type": "string"}, "name": {"type": "string"},
+                                                       "status": COMPONENT_STATUS}, ["id", "name", "status"])},
+        "incident_updates": {"type": "array", "items": _ref("IncidentUpdate")}},
+        ["id", "name", "status", "impact", "draft", "components", "incident_updates", *KEY_TIMESTAMPS]),
+    "Postmortem": _obj({
+        "incident_id": {"type": "string"}, "cause_category": STR_N, "published_at": TS, "updated_at": TS,
+        "sections": {"type": "array", "items": _obj({
+            "key": {"type": "string", "enum": list(SECTION_KEYS)}, "title": {"type": "string"},
+            "body": {"type": "string"}, "public": {"type": "boolean"}}, ["key", "title", "body", "public"])},
+        "action_items": {"type": "array", "items": _ref("ActionItem")}},
+        ["incident_id", "sections", "action_items", "published_at"]),
+    "ActionItem": _obj({"id": {"type": "integer"}, "title": {"type": "string"}, "owner": STR_N,
+                        "due_date": {"type": ["string", "null"], "format": "date"},
+                        "status": {"type": "string", "enum": list(ACTION_STATUSES)}, "link": STR_N},
+                       ["id", "title", "status"]),
+    "Subscriber": _obj({
+        "id": {"type": "integer"}, "kind": {"type": "string"}, "email": STR_N, "webhook_url": STR_N,
+        "state": {"type": "string", "enum": ["pending", "active", "unsubscribed", "quarantined"]},
+        "all_components": {"type": "boolean"}, "components": {"type": "array", "items": {"type": "string"}},
+        "created_at": TS, "confirmed_at": TS, "unsubscribed_at": TS, "quarantined_at": TS},
+        ["id", "kind", "state", "components"]),
+    "Account": _obj({
+        "id": {"type": "string"}, "name": {"type": "string"}, "arr": {"type": "number"}, "tier": STR_N,
+        "renewal_date": {"type": ["string", "null"], "format": "date"}, "sla_target": {"type": ["number", "null"]},
+        "owner": STR_N, "components": {"type": "array", "items": {"type": "string"}},
+        "team": {"type": "array", "items": {"type": "string"}},
+        "contacts": {"type": "array", "items": _obj({"email": {"type": "string"}, "name": STR_N,
+                                                     "notify": {"type": "string"}}, ["email"])},
+        "archived": {"type": "boolean"}}, ["id", "name", "components"]),
+}
+
+NAME = {"type": "string", "minLength": 1, "maxLength": 300, "pattern": r"\S"}
+BODY = {"type": "string", "maxLength": 20000}
+DATE_TIME = {"type": "string", "format": "date-time"}
+
+INCIDENT_CREATE = _obj({"incident": _obj({
+    "name": NAME, "status": {"type": "string", "enum": list(INCIDENT_FLOW)},
+    "impact_override": {"type": "string", "enum": list(DECLARABLE_IMPACTS)}, "body": BODY,
+    "components": STATUS_MAP, "component_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 500},
+    "deliver_notifications": {"type": "boolean"},
+    "draft": {"type": "boolean", "description": "true: held in the console, not public (our extension)"},
+    "started_at": DATE_TIME}, ["name"])}, ["incident"])
+
+INCIDENT_PATCH = _obj({"incident": _obj({
+    "name": NAME, "status": {"type": "string", "enum": list(INCIDENT_FLOW)},
+    "impact_override": {"type": "string", "enum": list(DECLARABLE_IMPACTS)}, "body": BODY,
+    "components": STATUS_MAP, "deliver_notifications": {"type": "boolean"},
+    "draft": {"type": "boolean", "description": "false publishes a draft"},
+    **{k: DATE_TIME for k in KEY_TIMESTAMPS}})}, ["incident"])
+
+UPDATE_CREATE = _obj({"incident_update": _obj({
+    "status": {"type": "string", "enum": list(INCIDENT_FLOW)}, "body": BODY, "components": STATUS_MAP,
+    "deliver_notifications": {"type": "boolean"}, "internal": {"type": "boolean"}})}, ["incident_update"])
+
+MAINT_CREATE = _obj({"maintenance": _obj({
+    "name": NAME, "body": BODY, "scheduled_for": DATE_TIME, "scheduled_until": DATE_TIME,
+    "components": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 500},
+    "auto_transition": {"type": "boolean"}, "reminder_minutes": {"type": "integer", "minimum": 0, "maximum": 10080},
+    "deliver_notifications": {"type": "boolean"}}, ["name", "scheduled_for", "scheduled_until", "components"])},
+    ["maintenance"])
+
+MAINT_PATCH = _obj({"maintenance": _obj({
+    "status": {"type": "string", "enum": ["scheduled", "in_progress", "verifying", "completed", "cancelled"]},
+    "body": BODY, "scheduled_until": DATE_TIME, "deliver_notifications": {"type": "boolean"}})}, ["maintenance"])
+
+POSTMORTEM_PUT = _obj({"postmortem": _obj({
+    "cause_category": {"type": "string", "maxLength": 40},
+    "sections": {"type": "object", "propertyNames": {"enum": list(SECTION_KEYS)},
+                 "additionalProperties": _obj({"body": {"type": "string", "maxLength": 50000},
+                                               "public": {"type": "boolean"}})}})}, ["postmortem"])
+
+ACTION_CREATE = _obj({"action_item": _obj({
+    "title": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": r"\S"},
+    "owner": {"type": "string", "maxLength": 320}, "due_date": {"type": "string", "format": "date"},
+    "status": {"type": "string", "enum": list(ACTION_STATUSES)},
+    "link": {"type": "string", "maxLength": 1000, "pattern": "^https?://"}}, ["title"])}, ["action_item"])
+
+SILENCE = {"oneOf": [
+    _obj({"until": {"type": ["string", "null"], "format": "date-time"}}, ["until"]),
+    _obj({"minutes": {"type": "integer", "minimum": 0, "maximum": 43200}}, ["minutes"])]}
+
+COMPONENT_PATCH = _obj({"component": _obj({"status": COMPONENT_STATUS}, ["status"])}, ["component"])
+
+
+def build_spec() -> dict[str, Any]:
+    """The whole document."""
+    slug = [_path_param("slug")]
+    pid = [_path_param("public_id")]
+    paths = {
+        "/api/v1/components": {"get": _get("List components", _list("Component"), PAGE_PARAMS, "components")},
+        "/api/v1/components/{slug}": {
+            "get": _get("Get a component", _ok(_ref("Component")), slug, "components"),
+            "patch": _write("Set a component's status by hand (holds until its checks change)", COMPONENT_PATCH,
+                            _ok(_ref("Component")), slug, "components")},
+        "/api/v1/component-groups": {"get": _get("List component groups", _list("ComponentGroup"), PAGE_PARAMS,
+                                                 "components")},
+        "/api/v1/component-groups/{slug}": {"get": _get("Get a component group", _ok(_ref("ComponentGroup")),
+                                                        slug, "components")},
+        "/api/v1/checks": {"get": _get("List checks with their state and latest result", _list("Check"),
+                                       PAGE_PARAMS, "checks")},
+        "/api/v1/checks/{slug}": {"get": _get("Get a check", _ok(_ref("Check")), slug, "checks")},
+        "/api/v1/checks/{slug}/silence": {"post": _write(
+            "Silence a check until a time (or for some minutes); until null or minutes 0 lifts it",
+            SILENCE, _ok(_ref("Check")), slug, "checks")},
+        "/api/v1/incidents": {
+            "get": _get("List incidents, newest first", _list("Incident"), [*PAGE_PARAMS, {
+                "name": "state", "in": "query", "required": False,
+                "schema": {"type": "string", "enum": ["open", "closed", "draft"]}}], "incidents"),
+            "post": _write("Create an incident (Statuspage body shape)", INCIDENT_CREATE,
+                           _ok(_ref("Incident"), 201, "Created"), [IDEMPOTENCY], "incidents")},
+        "/api/v1/incidents/{public_id}": {
+            "get": _get("Get an incident", _ok(_ref("Incident")), pid, "incidents"),
+            "patch": _write("Update an incident: a status/body/components change posts an update; name, "
+                            "impact_override and key times edit it; draft=false publishes a draft",
+                            INCIDENT_PATCH, _ok(_ref("Incident")), pid, "incidents")},
+        "/api/v1/incidents/{public_id}/updates": {
+            "get": _get("List an incident's updates (internal notes included)", _list("IncidentUpdate"),
+                        [*pid, *PAGE_PARAMS], "incidents"),
+            "post": _write("Post an update or an internal note", UPDATE_CREATE,
+                           _ok(_ref("IncidentUpdate"), 201, "Created"), [*pid, IDEMPOTENCY], "incidents")},
+        "/api/v1/incidents/{public_id}/postmortem": {
+            "get": _get("Get the postmortem", _ok(_ref("Postmortem")), pid, "postmortems"),
+            "put": _write("Create or edit the postmortem (sections by key, cause category)", POSTMORTEM_PUT,
+                          _ok(_ref("Postmortem")), pid, "postmortems")},
+        "/api/v1/incidents/{public_id}/postmortem/publish": {"post": {
+            **_write("Publish the postmortem; the incident moves to postmortem",
+                     _obj({"deliver_notifications": {"type": "boolean"}}), _ok(_ref("Postmortem")), pid,
+                     "postmortems"),
+            "requestBody": {"required": False,
+                            "content": {"application/json": {"schema": _obj({"deliver_notifications":
+                                                                             {"type": "boolean"}})}}}}},
+        "/api/v1/incidents/{public_id}/postmortem/action_items": {"post": _write(
+            "Add an action item", ACTION_CREATE, _ok(_ref("ActionItem"), 201, "Created"), [*pid, IDEMPOTENCY],
+            "postmortems")},
+        "/api/v1/maintenance": {
+            "get": _get("List scheduled maintenance", _list("Incident"), [*PAGE_PARAMS, {
+                "name": "state", "in": "query", "required": False,
+                "schema": {"type": "string", "enum": ["open", "closed"]}}], "maintenance"),
+            "post": _write("Schedule maintenance", MAINT_CREATE, _ok(_ref("Incident"), 201, "Created"),
+                           [IDEMPOTENCY], "maintenance")},
+        "/api/v1/maintenance/{public_id}": {
+            "get": _get("Get a maintenance", _ok(_ref("Incident")), pid, "maintenance"),
+            "patch": _write("Post an update, move its status, extend (scheduled_until) or cancel", MAINT_PATCH,
+                            _ok(_ref("Incident")), pid, "maintenance")},
+        "/api/v1/subscribers": {"get": _get("List subscribers", _list("Subscriber"), PAGE_PARAMS, "subscribers")},
+        "/api/v1/subscribers/{subscriber_id}": {"get": _get(
+            "Get a subscriber", _ok(_ref("Subscriber")),
+            [_path_param("subscriber_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})], "subscribers")},
+        "/api/v1/accounts": {"get": _get("List customer accounts", _list("Account"), PAGE_PARAMS, "accounts")},
+        "/api/v1/accounts/{external_id}": {"get": _get("Get an account by its CRM id", _ok(_ref("Account")),
+                                                       [_path_param("external_id")], "accounts")},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "statuspage management API", "version": "1.0.0",
+                 "description": (
+                     "Authenticate with `Authorization: Bearer <token>` or `Authorization: OAuth <token>` "
+                     "(Statuspage's scheme). Read endpoints take a read or write token; changes need a write "
+                     "token. Writes need `Content-Type: application/json`. Lists are JSON arrays paginated "
+                     "with `page` and `per_page` (at most 100); the `Link` header (RFC 8288) has first/prev/"
+                     "next/last and `X-Total-Count` the total. Every error is "
+                     "`{\"error\": {\"code\", \"message\", \"fields\"}}` with a 4xx status: 400 malformed "
+                     "input, 401 no or bad token, 403 read token or role, 404 unknown object, 409 conflicting "
+                     "state, 415 not JSON, 422 valid JSON that breaks a rule. POSTs honour `Idempotency-Key`.")},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "`OAuth <token>` is accepted too."}},
+            "schemas": SCHEMAS,
+            "responses": {"Error": {"description": "Error",
+                                    "content": {"application/json": {"schema": _ref("Error")}}}},
+        },
+        "paths": paths,
+    }

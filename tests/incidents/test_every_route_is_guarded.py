@@ -1,0 +1,130 @@
+"""Walk every registered route: no session → login/401; a viewer changes nothing; no CSRF token → 400."""
+
+import datetime as dt
+import re
+
+import pytest
+
+from statuspage.db import utcnow
+from statuspage.extensions import db
+from statuspage.models import ActionItem, UpdateTemplate
+from statuspage.services import incidents as svc
+from statuspage.services import maintenance as maint_svc
+from statuspage.services import postmortems as pm_svc
+from statuspage.services.users import create_token
+
+from .helpers import ALICE, csrf_from, login, make_components, make_user
+
+PROTECTED = re.compile(r"^/(admin|api/v1|account|logout)(/|$)")
+PUBLIC_IN_PROTECTED = {"/api/v1/openapi.json"}  # the API description holds no data
+
+
+def _world():
+    """One of everything, so every URL with an id points at something real."""
+    (api,) = make_components("api")
+    inc = svc.declare_incident(name="Outage", impact="major", components={api.id: "major_outage"}, actor=ALICE)
+    pm = pm_svc.get_or_create_postmortem(inc, actor=ALICE)
+    item = pm_svc.add_action_item(pm, title="Fix it", actor=ALICE)
+    tpl = UpdateTemplate(name="t", body="b")
+    db.session.add(tpl)
+    db.session.commit()
+    token, _ = create_token("walker", "read")
+    now = utcnow()
+    maint = maint_svc.schedule_maintenance(name="DB upgrade", scheduled_for=now + dt.timedelta(days=1),
+                                           scheduled_until=now + dt.timedelta(days=1, hours=1),
+                                           components=["api"], actor=ALICE)
+    return {"public_id": inc.public_id, "maintenance_public_id": maint.public_id, "slug": "api", "item_id": item.id, "template_id": tpl.id,
+            "token_id": token.id, "user_id": 1, "subscriber_id": 1, "external_id": "CRM-1"}
+
+
+def _routes(app, values):
+    out = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        maint = "maintenance" in rule.endpoint
+        args = {name: values.get(f"maintenance_{name}" if maint and name == "public_id" else name, 1 if "int" in str(rule._converters.get(name)) else "x")
+                for name in rule.arguments}
+        url = rule.build(args, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((rule.endpoint, method, url))
+    return out
+
+
+def _protected(app, values):
+    routes = [r for r in _routes(app, values) if PROTECTED.match(r[2]) and r[2] not in PUBLIC_IN_PROTECTED]
+    assert len(routes) > 50, "the walker lost the routes"
+    return routes
+
+
+def _send(client, method, url, token=None):
+    data = {"csrf_token": token} if token else {}
+    if url.startswith("/api/"):
+        return client.open(url, method=method, json={})
+    return client.open(url, method=method, data=data)
+
+
+def test_without_a_session_every_console_route_redirects_to_login_and_the_api_answers_401(app, client):
+    values = _world()
+    token = csrf_from(client.get("/login").get_data(as_text=True))  # a session with a CSRF token, no user
+    for endpoint, method, url in _protected(app, values):
+        resp = _send(client, method, url, token)
+        if url.startswith("/api/"):
+            assert resp.status_code == 401, (endpoint, method, resp.status_code)
+            assert resp.json["error"]["code"] == "unauthorized"
+        else:
+            assert resp.status_code == 302, (endpoint, method, resp.status_code)
+            assert resp.headers["Location"].startswith("/login"), endpoint
+
+
+def test_a_viewer_cannot_change_anything(app, client):
+    values = _world()
+    viewer = make_user("viewer")
+    login(client, viewer.email)
+    token = csrf_from(client.get("/admin/").get_data(as_text=True))
+    checked = 0
+    for endpoint, method, url in _protected(app, values):
+        if method == "GET" or endpoint in ("auth.logout", "auth.password"):
+            continue  # reading is allowed; signing out and changing one's own password too
+        resp = _send(client, method, url, token)
+        assert resp.status_code == 403, (endpoint, method, resp.status_code)
+        checked += 1
+    assert checked >= 25
+    assert db.session.get(ActionItem, values["item_id"]).status == "open"
+
+
+def test_a_viewer_can_read_every_console_page(app, client):
+    values = _world()
+    viewer = make_user("viewer")
+    login(client, viewer.email)
+    for endpoint, method, url in _protected(app, values):
+        if method != "GET" or url.startswith("/api/"):
+            continue
+        resp = client.get(url)
+        admin_only = endpoint in ("admin.users", "admin.tokens", "admin.audit", "admin.incident_new",
+                                  "admin.maintenance_new")  # forms to create things: writers only
+        assert resp.status_code == (403 if admin_only else 200), (endpoint, resp.status_code)
+
+
+def test_a_read_token_cannot_write_through_the_api(app, client):
+    values = _world()
+    _, plaintext = create_token("reader", "read")
+    for endpoint, method, url in _protected(app, values):
+        if not url.startswith("/api/") or method == "GET":
+            continue
+        resp = client.open(url, method=method, json={}, headers={"Authorization": f"Bearer {plaintext}"})
+        assert resp.status_code == 403, (endpoint, method, resp.status_code)
+
+
+@pytest.mark.parametrize("with_session", [True, False])
+def test_a_form_post_without_csrf_token_is_refused(app, client, with_session):
+    values = _world()
+    if with_session:
+        admin = make_user("admin")
+        login(client, admin.email)
+    posts = [r for r in _routes(app, values) if r[1] == "POST" and not r[2].startswith("/api/")]
+    assert any(r[0] == "auth.login" for r in posts)
+    for endpoint, _method, url in posts:
+        resp = client.post(url, data={"name": "x", "body": "y"})
+        assert resp.status_code == 400, (endpoint, resp.status_code)
+        assert "CSRF" in resp.get_data(as_text=True)
