@@ -11,7 +11,7 @@ import logging
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Component, Incident, IncidentComponent, OutboxMessage
+from ..models import Check, Component, Incident, IncidentComponent, OutboxMessage
 from .site import get_page
 
 log = logging.getLogger("statuspage.alerts")
@@ -43,13 +43,14 @@ def on_component_check_status(comp: Component, old: str, new: str, entries, now:
         return
     failing = [(item, result) for item, result, transition in entries if transition.new_status != "up"]
     if new != "operational":
-        check, result = (failing[0] if failing else (entries[0][0], entries[0][1]))
-        if comp.auto_incident != "off":
+        claimed, result = (failing[0] if failing else (entries[0][0], entries[0][1]))
+        check = db.session.get(Check, claimed.id, populate_existing=True)
+        if comp.auto_incident != "off" and check is not None:
             from . import incidents
 
             incidents.open_auto_incident(comp, check, result.to_dict(), now,
-                                         publish=comp.auto_incident == "publish", status=new)
-        alert_on_call(comp, new, check.slug, result.to_dict(), now)
+                                         publish=comp.auto_incident == "publish")
+        alert_on_call(comp, new, claimed.slug, result.to_dict(), now)
     else:
         if comp.auto_incident != "off":
             from . import incidents
