@@ -7,6 +7,7 @@ public_cached (ETag/304, Cache-Control, per-process render cache keyed by the si
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import zoneinfo
 from collections import defaultdict
@@ -77,17 +78,28 @@ def bars_html(comp: Component, bars, names: dict[tuple[int, dt.date], list[str]]
     """
     parts = []
     for bar in bars.days:
-        date_text = f"{bar.day.strftime('%b')} {bar.day.day}, {bar.day.year}"
+        date_text = _date_text(bar.day)
         if bar.status is None:
             label = f"{date_text}: no data"
         else:
             incidents = names.get((comp.id, bar.day))
-            inc_text = ("; incidents: " + "; ".join(dict.fromkeys(incidents))) if incidents else "; no incidents"
-            label = (f"{date_text}: {STATUS_LABELS[bar.status] if bar.status != 'operational' else 'operational'}"
-                     f", {format_percent(bar.uptime)} uptime{inc_text}")
-        parts.append(f'<span class="bar b-{BAR_CLASS[bar.status]}" role="img" tabindex="0" '
-                     f'aria-label="{escape(label)}"></span>')
+            inc_text = str(escape("; incidents: " + "; ".join(dict.fromkeys(incidents)))) if incidents else ""
+            label = f"{date_text}: {_STATUS_WORD[bar.status]}, {_percent(bar.uptime)} uptime{inc_text}"
+        parts.append(f'<span class="bar b-{BAR_CLASS[bar.status]}" role="img" tabindex="0" aria-label="{label}"></span>')
     return Markup("".join(parts))
+
+
+_STATUS_WORD = {k: ("operational" if k == "operational" else v) for k, v in STATUS_LABELS.items()}
+
+
+@functools.lru_cache(maxsize=1024)
+def _date_text(day: dt.date) -> str:
+    return f"{day.strftime('%b')} {day.day}, {day.year}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _percent(value: float | None) -> str:
+    return format_percent(value)
 
 
 def _component_rows(components: list[Component], now: dt.datetime, weights: Weights) -> dict[int, dict]:

@@ -97,6 +97,7 @@ def test_bars_read_closed_days_from_rollups_and_compute_today_live(app):
     # Tamper with a closed day's rollup: the bar must show it (it never rescans intervals).
     row = rows(c)[dt.date(2026, 3, 2)]
     row.major_seconds, row.worst_status = 864.0, "major_outage"
+    db.session.commit()
     bars = uptime_bars([c], T("2026-03-03 12:00"), days=3, weights=W)[c.id]
     assert [b.status for b in bars.days] == ["operational", "major_outage", "partial_outage"]
     assert bars.days[1].uptime == pytest.approx(0.99)
