@@ -135,6 +135,11 @@ class Settings:
     metrics_token: str | None
     log_json: bool
     monitoring_stale_after: int
+    # Outbox delivery: how long a claimed batch stays reserved (renewed as it progresses) before another
+    # worker may take it over (a dead worker's batch), and how many permanent bounces quarantine a subscriber.
+    outbox_lease_seconds: float = 120.0
+    mail_bounce_limit: int = 3
+    webhook_failure_limit: int = 5
     extra: dict = field(default_factory=dict)
 
     @property
@@ -212,4 +217,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         metrics_token=env_secret(env, "STATUSPAGE_METRICS_TOKEN"),
         log_json=env_bool(env, "STATUSPAGE_LOG_JSON", False),
         monitoring_stale_after=env_int(env, "STATUSPAGE_MONITORING_STALE_AFTER", 300, minimum=10),
+        outbox_lease_seconds=env_float(env, "STATUSPAGE_OUTBOX_LEASE", 120.0, minimum=1.0),
+        mail_bounce_limit=env_int(env, "STATUSPAGE_MAIL_BOUNCE_LIMIT", 3, minimum=1),
+        webhook_failure_limit=env_int(env, "STATUSPAGE_WEBHOOK_FAILURE_LIMIT", 5, minimum=1),
     )

@@ -94,7 +94,12 @@ class Worker:
 
 def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
     """(name, interval seconds, function) of every periodic job."""
-    return [("heartbeat", 5.0, worker.heartbeat)]
+    from .services.outbox import deliver_outbox
+
+    return [
+        ("heartbeat", 5.0, worker.heartbeat),
+        ("deliver_outbox", 1.0, lambda: deliver_outbox(worker.id, worker.stop_event)),
+    ]
 
 
 def run_worker(app: Flask) -> None:
