@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import random
 import threading
 import time
@@ -261,9 +262,9 @@ class DeliveryStats:
 class _Recorder:
     """Buffers outcomes and commits them in small groups (renewing the lease of the rest)."""
 
-    def __init__(self, worker_id: str, batch_ids: list[int], stats: DeliveryStats):
+    def __init__(self, worker_id: str, stats: DeliveryStats):
         self.worker_id = worker_id
-        self.batch_ids = batch_ids
+        self.outstanding: set[int] = set()  # claimed by this run, outcome not yet recorded
         self.stats = stats
         self.sent: list[dict] = []
         self.retry: list[dict] = []
@@ -282,11 +283,13 @@ class _Recorder:
         return self.pending() >= GROUP_SIZE or time.monotonic() - self.last_flush >= GROUP_SECONDS
 
     def sent_ok(self, p: Prepared, now: dt.datetime) -> None:
+        self.outstanding.discard(p.id)
         self.sent.append({"b_id": p.id, "b_attempts": p.attempts + 1, "b_mid": p.message_id, "b_now": now})
         if p.subscriber_id is not None:
             self.successes.add(p.subscriber_id)
 
     def failed(self, p: Prepared, error: DeliveryError | str, now: dt.datetime, *, count_bounce: bool) -> None:
+        self.outstanding.discard(p.id)
         text = str(error)[:2000]
         permanent = isinstance(error, str) or error.permanent
         attempts = p.attempts + 1
@@ -300,6 +303,7 @@ class _Recorder:
                                "b_next": now + dt.timedelta(seconds=backoff_seconds(attempts))})
 
     def cancelled(self, p: Prepared) -> None:
+        self.outstanding.discard(p.id)
         self.final.append({"b_id": p.id, "b_attempts": p.attempts, "b_status": "cancelled", "b_err": p.reason})
 
     def flush(self) -> None:
@@ -326,10 +330,12 @@ class _Recorder:
             if n_sent:
                 session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.worker_id)
                                 .values(messages_sent=WorkerHeartbeat.messages_sent + n_sent))
-            # Renew the lease of what this batch still holds: a slow, alive worker keeps its rows.
-            lease = utcnow() + dt.timedelta(seconds=self.settings.outbox_lease_seconds)
-            session.execute(update(O).where(O.c.id.in_(self.batch_ids), O.c.claimed_by == self.worker_id,
-                                            O.c.status == "sending").values(claimed_until=lease))
+            # Renew the lease of what this run still holds: a slow, alive worker keeps its rows.
+            if self.outstanding:
+                lease = utcnow() + dt.timedelta(seconds=self.settings.outbox_lease_seconds)
+                session.execute(update(O).where(O.c.id.in_(list(self.outstanding)),
+                                                O.c.claimed_by == self.worker_id,
+                                                O.c.status == "sending").values(claimed_until=lease))
             session.commit()
         except BaseException:
             session.rollback()
@@ -379,80 +385,93 @@ class _Pacer:
         self.count += 1
 
 
-class _Channels:
-    """The transports of one delivery run, opened lazily and reused for every message of the run."""
+_SKIPPED = "skipped"
 
-    def __init__(self, settings):
-        self.mail = mail_transport_for(settings)
-        self.webhook = WebhookTransport()
-        self.mail_down: DeliveryError | None = None  # set when connecting failed: defer the rest
 
-    def close(self) -> None:
-        for transport in (self.mail, self.webhook):
+class _MailSender(threading.Thread):
+    """Sends prepared mail over one reused connection while the caller claims, prepares and records.
+
+    Waiting for the SMTP server's replies releases the GIL, so preparing the next messages and
+    committing outcomes overlap with the network instead of adding to it. Only this thread touches the
+    transport; outcomes go back through a queue and are recorded by the caller (the one DB session).
+    """
+
+    def __init__(self, transport, sender: str, pacer: _Pacer, stop_event: threading.Event | None):
+        super().__init__(name="outbox-mail", daemon=True)
+        self.transport = transport
+        self.sender = sender
+        self.pacer = pacer
+        self.stop_event = stop_event
+        self.inbox: queue.Queue[Prepared | None] = queue.Queue(maxsize=GROUP_SIZE * 4)
+        self.outcomes: queue.SimpleQueue[tuple[Prepared, DeliveryError | str | None, dt.datetime]] = \
+            queue.SimpleQueue()
+        self.mail_down: DeliveryError | None = None
+
+    def run(self) -> None:
+        try:
+            while True:
+                p = self.inbox.get()
+                if p is None:
+                    return
+                if self.stop_event is not None and self.stop_event.is_set():
+                    self.outcomes.put((p, _SKIPPED, utcnow()))
+                    continue
+                self.outcomes.put((p, self._send(p), utcnow()))
+        finally:
             try:
-                transport.close()
-            except Exception:  # noqa: BLE001 - closing must never lose recorded outcomes
-                log.exception("closing a transport failed")
+                self.transport.close()
+            except Exception:  # noqa: BLE001 - closing must not lose outcomes
+                log.exception("closing the mail transport failed")
+
+    def _send(self, p: Prepared) -> DeliveryError | None:
+        if self.mail_down is not None:
+            return self.mail_down
+        try:
+            self.transport.open()
+        except DeliveryError as exc:
+            log.warning("mail transport unavailable: %s", exc)
+            self.mail_down = exc
+            return exc
+        self.pacer.wait()
+        try:
+            self.transport.send(self.sender, p.recipient, p.message)
+        except DeliveryError as exc:
+            return exc
+        return None
+
+    def submit(self, p: Prepared, on_wait: Callable[[], None]) -> None:
+        while True:
+            try:
+                self.inbox.put(p, timeout=0.05)
+                return
+            except queue.Full:
+                on_wait()
+
+    def finish(self) -> None:
+        self.inbox.put(None)
+        self.join()
 
 
-def deliver_batch(worker_id: str, ids: list[int], *, channels: _Channels, ctx: DeliveryContext,
-                  pacer: _Pacer, stop_event: threading.Event | None = None) -> DeliveryStats:
-    """Send the claimed rows `ids`; every outcome is committed (in groups) before returning."""
-    stats = DeliveryStats(claimed=len(ids))
-    rows = _load_rows(worker_id, ids)
-    prepared = [_prepare(row, ctx) for row in rows]
-    db.session.commit()  # end the read: no transaction stays open during network I/O
-    recorder = _Recorder(worker_id, ids, stats)
-    settings = ctx.settings
-    done: set[int] = set()
-    try:
-        for p in prepared:
-            if stop_event is not None and stop_event.is_set():
-                break
-            now = utcnow()
-            if p.action == "cancel":
-                recorder.cancelled(p)
-            elif p.action == "fail":
-                recorder.failed(p, p.reason, now, count_bounce=False)
-            elif p.channel == "webhook":
-                _send_webhook(p, channels, recorder)
-            else:
-                _send_mail(p, channels, recorder, settings, pacer)
-            done.add(p.id)
-            if recorder.due():
-                recorder.flush()
-    finally:
+def _drain(sender: _MailSender, recorder: _Recorder, skipped: list[int]) -> None:
+    while True:
+        try:
+            p, error, at = sender.outcomes.get_nowait()
+        except queue.Empty:
+            break
+        if error is None:
+            recorder.sent_ok(p, at)
+        elif error == _SKIPPED:
+            skipped.append(p.id)
+        else:
+            assert isinstance(error, DeliveryError)
+            recorder.failed(p, error, at, count_bounce=error.permanent)
+    if recorder.due():
         recorder.flush()
-        leftover = [i for i in ids if i not in done]
-        if leftover:
-            _release(worker_id, leftover)
-    return stats
 
 
-def _send_mail(p: Prepared, channels: _Channels, recorder: _Recorder, settings, pacer: _Pacer) -> None:
-    now = utcnow()
-    if channels.mail_down is not None:
-        recorder.failed(p, channels.mail_down, now, count_bounce=False)
-        return
+def _send_webhook(p: Prepared, transport: WebhookTransport, recorder: _Recorder) -> None:
     try:
-        channels.mail.open()
-    except DeliveryError as exc:
-        channels.mail_down = exc
-        log.warning("mail transport unavailable: %s", exc)
-        recorder.failed(p, exc, now, count_bounce=False)
-        return
-    pacer.wait()
-    try:
-        channels.mail.send(settings.mail_from, p.recipient, p.message)
-    except DeliveryError as exc:
-        recorder.failed(p, exc, utcnow(), count_bounce=exc.permanent)
-        return
-    recorder.sent_ok(p, utcnow())
-
-
-def _send_webhook(p: Prepared, channels: _Channels, recorder: _Recorder) -> None:
-    try:
-        channels.webhook.send(p.recipient, p.message, p.secret)
+        transport.send(p.recipient, p.message, p.secret)
     except DeliveryError as exc:
         # Every failed attempt counts for webhooks: an endpoint down for days must end quarantined.
         recorder.failed(p, exc, utcnow(), count_bounce=True)
@@ -461,7 +480,9 @@ def _send_webhook(p: Prepared, channels: _Channels, recorder: _Recorder) -> None
 
 
 def _release(worker_id: str, ids: list[int]) -> None:
-    """Give back rows this worker claimed but did not try (shutting down)."""
+    """Give back rows this worker claimed but did not try (shutting down, or its transport is down)."""
+    if not ids:
+        return
     try:
         db.session.execute(update(O).where(O.c.id.in_(ids), O.c.claimed_by == worker_id, O.c.status == "sending")
                            .values(status="pending", claimed_by=None, claimed_until=None))
@@ -473,35 +494,58 @@ def _release(worker_id: str, ids: list[int]) -> None:
 
 def deliver_outbox(worker_id: str, stop_event: threading.Event | None = None, *,
                    batch_size: int | None = None, max_batches: int | None = None) -> DeliveryStats:
-    """The worker job: claim and deliver batches while there is due work and no stop is requested."""
+    """The worker job: claim and deliver batches while there is due work and no stop is requested.
+
+    Every outcome is committed (in groups of ``GROUP_SIZE``) before this returns; rows claimed but not
+    tried (stop requested) are released at once, and a crash leaves them to the lease.
+    """
     from .subscriptions import public_base_url
 
     settings = current_app.extensions["statuspage.settings"]
     batch_size = batch_size or min(settings.worker_batch_size, 500)
-    total = DeliveryStats()
+    stats = DeliveryStats()
     ctx = DeliveryContext(base_url=public_base_url(), settings=settings)
     db.session.commit()
-    channels = _Channels(settings)
-    pacer = _Pacer(settings.mail_send_rate, stop_event)
+    recorder = _Recorder(worker_id, stats)
+    sender = _MailSender(mail_transport_for(settings), settings.mail_from,
+                         _Pacer(settings.mail_send_rate, stop_event), stop_event)
+    webhooks = WebhookTransport()
+    skipped: list[int] = []
+    sender.start()
     batches = 0
     try:
         while stop_event is None or not stop_event.is_set():
-            if max_batches is not None and batches >= max_batches:
+            if (max_batches is not None and batches >= max_batches) or sender.mail_down is not None:
                 break
             ids = claim_batch(worker_id, batch_size)
             if not ids:
                 break
             batches += 1
-            total.add(deliver_batch(worker_id, ids, channels=channels, ctx=ctx, pacer=pacer,
-                                    stop_event=stop_event))
-            # A transport that cannot connect: leave the rest for the next run (backoff applies).
-            if channels.mail_down is not None:
-                break
+            stats.claimed += len(ids)
+            recorder.outstanding.update(ids)
+            prepared = [_prepare(row, ctx) for row in _load_rows(worker_id, ids)]
+            db.session.commit()  # end the read: no transaction stays open during network I/O
+            for p in prepared:
+                if stop_event is not None and stop_event.is_set():
+                    break
+                if p.action == "cancel":
+                    recorder.cancelled(p)
+                elif p.action == "fail":
+                    recorder.failed(p, p.reason, utcnow(), count_bounce=False)
+                elif p.channel == "webhook":
+                    _send_webhook(p, webhooks, recorder)
+                else:
+                    sender.submit(p, lambda: _drain(sender, recorder, skipped))
+                _drain(sender, recorder, skipped)
     finally:
-        channels.close()
-    if total.claimed:
-        log.info("outbox: %s", total)
-    return total
+        sender.finish()
+        webhooks.close()
+        _drain(sender, recorder, skipped)
+        recorder.flush()
+        _release(worker_id, sorted(set(skipped) | recorder.outstanding))
+    if stats.claimed:
+        log.info("outbox: %s", stats)
+    return stats
 
 
 # --- console actions -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, select, update
 
 from ..db import utcnow
@@ -60,6 +60,20 @@ class TokenError(ValueError):
 _serializers: dict[tuple[str, str], URLSafeTimedSerializer] = {}
 
 
+class _CachedKeySigner(TimestampSigner):
+    """Derives the (secret, salt) key once instead of per token: a fan-out signs two tokens a recipient."""
+
+    _cache: dict[tuple, bytes] = {}
+
+    def derive_key(self, secret_key=None):
+        # The serializer makes a new signer per token, so the cache lives on the class.
+        ident = (secret_key if secret_key is not None else self.secret_keys[-1], self.salt)
+        key = self._cache.get(ident)
+        if key is None:
+            key = self._cache[ident] = super().derive_key(secret_key)
+        return key
+
+
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     if purpose not in TOKEN_MAX_AGE:
         raise ValueError(f"unknown token purpose {purpose!r}")
@@ -67,7 +81,8 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     key = (secret, purpose)
     ser = _serializers.get(key)
     if ser is None:
-        ser = _serializers[key] = URLSafeTimedSerializer(secret, salt=f"statuspage.subscriber.{purpose}")
+        ser = _serializers[key] = URLSafeTimedSerializer(secret, salt=f"statuspage.subscriber.{purpose}",
+                                                         signer=_CachedKeySigner)
     return ser
 
 
