@@ -103,7 +103,8 @@ def fan_out(event: str, incident_id: int, update_id: int | None, prefix: str) ->
     cols = ["dedupe_key", "channel", "kind", "audience", "recipient", "subscriber_id", "incident_id",
             "update_id", "payload", "status", "attempts", "next_attempt_at", "created_at"]
     stmt = _insert().from_select(cols, chosen).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = db.session.execute(stmt)
+    # rowcount of an INSERT is only kept when asked for (SQLAlchemy reports -1 otherwise on psycopg).
+    result = db.session.execute(stmt.execution_options(preserve_rowcount=True))
     return max(result.rowcount or 0, 0)
 
 
@@ -120,8 +121,9 @@ def enqueue_direct(dedupe_key: str, *, kind: str, recipient: str, subscriber_id:
     stmt = _insert().values(dedupe_key=dedupe_key, channel=channel, kind=kind, audience=audience,
                             recipient=recipient, subscriber_id=subscriber_id, payload=payload or {},
                             status="pending", attempts=0, next_attempt_at=now, created_at=now)
-    result = db.session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    return bool(result.rowcount)
+    result = db.session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+                                .execution_options(preserve_rowcount=True))
+    return result.rowcount == 1
 
 
 __all__ = ["EVENTS", "notify_event", "should_notify", "fan_out", "enqueue_direct"]
