@@ -142,6 +142,11 @@ class Settings:
     public_stale_while_revalidate: int = 30
     render_cache_entries: int = 512
     version_check_interval: float = 0.0
+    # Outbox delivery: how long a claimed batch stays reserved (renewed as it progresses) before another
+    # worker may take it over (a dead worker's batch), and how many permanent bounces quarantine a subscriber.
+    outbox_lease_seconds: float = 120.0
+    mail_bounce_limit: int = 3
+    webhook_failure_limit: int = 5
     extra: dict = field(default_factory=dict)
 
     @property
@@ -228,4 +233,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
                                               minimum=0, maximum=86400),
         render_cache_entries=env_int(env, "STATUSPAGE_RENDER_CACHE_ENTRIES", 512, minimum=0, maximum=100000),
         version_check_interval=env_float(env, "STATUSPAGE_VERSION_CHECK_INTERVAL", 0.0, minimum=0.0),
+        outbox_lease_seconds=env_float(env, "STATUSPAGE_OUTBOX_LEASE", 120.0, minimum=1.0),
+        mail_bounce_limit=env_int(env, "STATUSPAGE_MAIL_BOUNCE_LIMIT", 3, minimum=1),
+        webhook_failure_limit=env_int(env, "STATUSPAGE_WEBHOOK_FAILURE_LIMIT", 5, minimum=1),
     )

@@ -115,10 +115,12 @@ def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
     from .services import monitor, selfcheck
     from .services.incidents import resolve_quiet_auto_incidents
     from .services.maintenance import advance_maintenance
+    from .services.outbox import deliver_outbox
 
     settings = worker.settings
     jobs: list[tuple[str, float, object]] = [
         ("heartbeat", 5.0, worker.heartbeat),
+        ("deliver_outbox", 1.0, lambda: deliver_outbox(worker.id, worker.stop_event)),
         ("rollup_and_prune_results", 3600.0,
          lambda: monitor.rollup_and_prune(retention_days=settings.result_retention_days)),
         ("monitoring_watchdog", 30.0, lambda: selfcheck.alert_if_monitoring_delayed(settings.monitoring_stale_after)),

@@ -10,6 +10,7 @@ import logging
 
 from sqlalchemy import select
 
+from ..db import utcnow
 from ..extensions import db
 from ..models import Check, Component, Incident, IncidentComponent, OutboxMessage
 from .site import get_page
@@ -70,4 +71,38 @@ def alert_on_call(comp: Component, status: str, check_slug: str | None, result: 
         kind="oncall_alert", audience="oncall", recipient=page.on_call,
         payload={"component": comp.slug, "component_name": comp.name, "status": status, "check": check_slug,
                  "result": result, "at": now.isoformat()},
-        next_attempt_at=now))
+        next_attempt_at=utcnow()))
+
+
+def render_oncall_alert(row: dict, ctx):
+    """Outbox renderer for kind ``oncall_alert``: a plain, internal message (no list headers)."""
+    from flask import current_app
+
+    from ..mail.message import build_template
+    from ..models.constants import STATUS_LABELS
+    from .notification_content import mail_domain
+    from .outbox import Prepared
+
+    settings = current_app.extensions["statuspage.settings"]
+    page = get_page()
+    payload = row["payload"] or {}
+    status = payload.get("status", "")
+    label = {"monitoring_delayed": "monitoring data is delayed"}.get(status) or \
+        STATUS_LABELS.get(status, status).lower()
+    headline = f"{payload.get('component_name') or 'Monitoring'}: {label}"
+    env = current_app.jinja_env
+    context = {"headline": headline, "result": payload.get("result") or {}, "at": payload.get("at"),
+               "check": payload.get("check"), "console_url": f"{ctx.base_url}/admin/"}
+    template = build_template(
+        sender=settings.mail_from, sender_name=f"{page.name} monitoring", subject=f"[{page.name}] {headline}",
+        text=env.get_template("email/oncall_alert.txt").render(**context),
+        html=env.get_template("email/oncall_alert.html").render(**context),
+        message_id=f"<oncall-{row['id']}@{mail_domain()}>", list_unsubscribe_post=False)
+    prepared = Prepared(id=row["id"], channel=row["channel"], recipient=row["recipient"], attempts=row["attempts"],
+                        subscriber_id=None, action="send")
+    try:
+        prepared.message = template.personalise(to=row["recipient"])
+    except ValueError as exc:
+        prepared.action, prepared.reason = "fail", str(exc)
+    prepared.message_id = template.message_id
+    return prepared

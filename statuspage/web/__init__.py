@@ -26,3 +26,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_v1_bp)
     register_api_error_handlers(app)
+    from .admin_notify import bp as admin_notify_bp
+    from .api_v1_subscribers import bp as api_v1_subscribers_bp
+    from .subscribe import bp as subscribe_bp
+
+    app.register_blueprint(subscribe_bp)
+    app.register_blueprint(admin_notify_bp)
+    app.register_blueprint(api_v1_subscribers_bp)

@@ -1,0 +1,1 @@
+"""Outgoing email: messages rendered once per notification and personalised per recipient."""

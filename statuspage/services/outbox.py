@@ -1,0 +1,588 @@
+"""Outbox delivery: claim due rows, send them over one reused connection, record every outcome.
+
+Claiming (exactly once across worker processes):
+- PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` then ``UPDATE … SET status='sending', claimed_by,
+  claimed_until`` in one short transaction, committed before any network I/O.
+- SQLite: a compare-and-set ``UPDATE … WHERE id IN (:candidates) AND <still due>``; the rows this worker
+  won are the ones now carrying its name and this claim's lease instant.
+A claim is a lease: rows of a worker that died while 'sending' become claimable again once
+``claimed_until`` passes; a live worker renews the lease each time it records progress.
+
+Outcomes are committed in small groups (``GROUP_SIZE`` rows or ``GROUP_SECONDS``), so a crash re-sends at
+most one group, never loses a row. Transient failures (connection trouble, 4xx) retry with exponential
+backoff and jitter; permanent ones (5xx) fail the row and count a bounce on the subscriber, who is
+quarantined after ``settings.mail_bounce_limit`` consecutive bounces (webhooks: after
+``settings.webhook_failure_limit`` consecutive failed attempts of any kind).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, bindparam, select, update
+
+from ..db import is_postgres, utcnow
+from ..extensions import db
+from ..models import OutboxMessage, Subscriber, WorkerHeartbeat
+from ..transports import DeliveryError, mail_transport_for
+from ..transports.webhook import WebhookTransport
+from . import subscriptions
+from .audit import Actor, record
+from .notification_content import (
+    ContentGone,
+    Notification,
+    load_notification,
+    render_subscription_email,
+    unsubscribe_mailto,
+)
+from .notify import EVENTS
+
+log = logging.getLogger("statuspage.outbox")
+
+GROUP_SIZE = 50  # outcomes per commit: the most a crash can re-send
+GROUP_SECONDS = 2.0
+BACKOFF_BASE_SECONDS = 30.0
+BACKOFF_CAP_SECONDS = 3600.0
+MAX_ATTEMPTS = 12  # ~ a day of retries with the cap above
+
+O = OutboxMessage.__table__  # noqa: E741 - Core table: bulk statements without ORM objects
+S = Subscriber.__table__
+
+
+def _cfg(name: str, default: float) -> float:
+    return float(current_app.config.get(f"OUTBOX_{name}", default))
+
+
+def backoff_seconds(attempts: int, *, base: float | None = None, cap: float | None = None) -> float:
+    """Delay before attempt ``attempts + 1``: base·2^(attempts-1), capped, with ±50 % jitter."""
+    base = _cfg("RETRY_BASE_SECONDS", BACKOFF_BASE_SECONDS) if base is None else base
+    cap = _cfg("RETRY_CAP_SECONDS", BACKOFF_CAP_SECONDS) if cap is None else cap
+    delay = min(cap, base * (2 ** max(0, attempts - 1)))
+    return delay * random.uniform(0.5, 1.5)
+
+
+# --- claiming ------------------------------------------------------------------------------------------
+
+
+def claim_batch(worker_id: str, limit: int, *, now: dt.datetime | None = None,
+                lease_seconds: float | None = None) -> list[int]:
+    """Reserve up to `limit` due rows for this worker and commit; returns their ids."""
+    now = now or utcnow()
+    settings = current_app.extensions["statuspage.settings"]
+    lease = now + dt.timedelta(seconds=lease_seconds or settings.outbox_lease_seconds)
+    expired = and_(O.c.status == "sending", O.c.claimed_until < now)
+    due = and_(O.c.status == "pending", O.c.next_attempt_at <= now)
+    session = db.session
+    try:
+        if is_postgres(session):
+            ids = list(session.scalars(select(O.c.id).where(expired).limit(limit)
+                                       .with_for_update(skip_locked=True)))
+            if len(ids) < limit:
+                ids += list(session.scalars(select(O.c.id).where(due).order_by(O.c.next_attempt_at)
+                                            .limit(limit - len(ids)).with_for_update(skip_locked=True)))
+            if ids:
+                session.execute(update(O).where(O.c.id.in_(ids))
+                                .values(status="sending", claimed_by=worker_id, claimed_until=lease))
+        else:
+            candidates = list(session.scalars(select(O.c.id).where(expired).limit(limit)))
+            if len(candidates) < limit:
+                candidates += list(session.scalars(select(O.c.id).where(due).order_by(O.c.next_attempt_at)
+                                                   .limit(limit - len(candidates))))
+            ids = []
+            if candidates:
+                # Compare-and-set: only rows still due change hands; the lease instant marks ours.
+                won = session.execute(update(O).where(O.c.id.in_(candidates), expired | due)
+                                      .values(status="sending", claimed_by=worker_id, claimed_until=lease))
+                if won.rowcount:
+                    ids = list(session.scalars(select(O.c.id).where(
+                        O.c.id.in_(candidates), O.c.claimed_by == worker_id, O.c.claimed_until == lease,
+                        O.c.status == "sending")))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return ids
+
+
+# --- preparing ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """One claimed row turned into plain data: nothing below touches the database while sending."""
+
+    id: int
+    channel: str
+    recipient: str
+    attempts: int
+    subscriber_id: int | None
+    action: str  # send | cancel | fail
+    message: bytes = b""
+    message_id: str | None = None
+    secret: str | None = None
+    reason: str = ""
+
+
+Renderer = Callable[[dict[str, Any], "DeliveryContext"], Prepared]
+# Other areas (accounts: contact and team mail) add renderers for their own kinds here.
+RENDERERS: dict[str, Renderer] = {}
+
+
+def _register_builtin_renderers() -> None:
+    from .alerts import render_oncall_alert
+
+    RENDERERS.setdefault("oncall_alert", render_oncall_alert)
+
+
+@dataclass
+class DeliveryContext:
+    base_url: str
+    settings: Any
+    notifications: dict[tuple, Notification | ContentGone] = field(default_factory=dict)
+
+    def notification(self, kind: str, incident_id: int | None, update_id: int | None) -> Notification:
+        key = (kind, incident_id, update_id)
+        cached = self.notifications.get(key)
+        if cached is None:
+            try:
+                cached = load_notification(kind, incident_id, update_id, self.base_url)
+            except ContentGone as exc:
+                cached = exc
+            self.notifications[key] = cached
+        if isinstance(cached, ContentGone):
+            raise cached
+        return cached
+
+
+def _load_rows(worker_id: str, ids: list[int]) -> list[dict[str, Any]]:
+    stmt = (select(O.c.id, O.c.channel, O.c.kind, O.c.audience, O.c.recipient, O.c.subscriber_id,
+                   O.c.incident_id, O.c.update_id, O.c.attempts, O.c.payload,
+                   S.c.token_version, S.c.webhook_secret, S.c.webhook_format, S.c.confirmed_at,
+                   S.c.unsubscribed_at, S.c.quarantined_at)
+            .select_from(O.outerjoin(S, S.c.id == O.c.subscriber_id))
+            .where(O.c.id.in_(ids), O.c.claimed_by == worker_id, O.c.status == "sending")
+            .order_by(O.c.id))
+    return [dict(r._mapping) for r in db.session.execute(stmt)]
+
+
+def _prepare(row: dict[str, Any], ctx: DeliveryContext) -> Prepared:
+    base = Prepared(id=row["id"], channel=row["channel"], recipient=row["recipient"],
+                    attempts=row["attempts"], subscriber_id=row["subscriber_id"], action="send")
+    kind = row["kind"]
+    if row["subscriber_id"] is not None and kind != "subscribe_confirm":
+        if row["token_version"] is None:
+            return _cancel(base, "subscriber deleted")
+        if row["unsubscribed_at"] is not None:
+            return _cancel(base, "subscriber unsubscribed")
+        if row["quarantined_at"] is not None:
+            return _cancel(base, "subscriber quarantined")
+        if row["confirmed_at"] is None:
+            return _cancel(base, "subscriber not confirmed")
+    if "oncall_alert" not in RENDERERS:
+        _register_builtin_renderers()
+    if kind in RENDERERS:
+        return RENDERERS[kind](row, ctx)
+    if kind in ("subscribe_confirm", "subscribe_manage"):
+        return _prepare_subscription_mail(row, base, ctx)
+    if kind in EVENTS:
+        try:
+            notification = ctx.notification(kind, row["incident_id"], row["update_id"])
+        except ContentGone as exc:
+            return _cancel(base, str(exc))
+        return _prepare_event(row, base, notification, ctx)
+    base.action, base.reason = "fail", f"no renderer for outbox kind {kind!r}"
+    return base
+
+
+def _cancel(p: Prepared, reason: str) -> Prepared:
+    p.action, p.reason = "cancel", reason
+    return p
+
+
+def _links(row: dict[str, Any], ctx: DeliveryContext) -> tuple[str, str, str]:
+    sid, version = row["subscriber_id"], row["token_version"]
+    if sid is None:
+        return "", "", ""
+    unsub_token = subscriptions.make_token(sid, version, "unsubscribe")
+    unsubscribe = subscriptions.link("unsubscribe", unsub_token, ctx.base_url)
+    manage = subscriptions.link("manage", subscriptions.make_token(sid, version, "manage"), ctx.base_url)
+    return unsubscribe, manage, unsubscribe_mailto(ctx.settings, unsub_token)
+
+
+def _prepare_event(row: dict[str, Any], p: Prepared, n: Notification, ctx: DeliveryContext) -> Prepared:
+    unsubscribe, manage, mailto = _links(row, ctx)
+    if row["channel"] == "webhook":
+        p.message = n.webhook(row["webhook_format"] or "statuspage", unsubscribe)
+        p.secret = row["webhook_secret"]
+        return p
+    template = n.email()
+    try:
+        p.message = template.personalise(to=row["recipient"], unsubscribe_url=unsubscribe,
+                                         unsubscribe_mailto=mailto, manage_url=manage)
+    except ValueError as exc:
+        p.action, p.reason = "fail", str(exc)
+        return p
+    p.message_id = template.message_id
+    return p
+
+
+def _prepare_subscription_mail(row: dict[str, Any], p: Prepared, ctx: DeliveryContext) -> Prepared:
+    if row["token_version"] is None:
+        return _cancel(p, "subscriber deleted")
+    sid, version = row["subscriber_id"], row["token_version"]
+    unsubscribe, manage, _mailto = _links(row, ctx)
+    confirm = subscriptions.link("confirm", subscriptions.make_token(sid, version, "confirm"), ctx.base_url)
+    try:
+        p.message = render_subscription_email(row["kind"], row["recipient"], confirm_url=confirm,
+                                              manage_url=manage, unsubscribe_url=unsubscribe,
+                                              base_url=ctx.base_url)
+    except ValueError as exc:
+        p.action, p.reason = "fail", str(exc)
+    return p
+
+
+# --- recording outcomes ------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    quarantined: int = 0
+
+    def add(self, other: DeliveryStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+class _Recorder:
+    """Buffers outcomes and commits them in small groups (renewing the lease of the rest)."""
+
+    def __init__(self, worker_id: str, stats: DeliveryStats):
+        self.worker_id = worker_id
+        self.outstanding: set[int] = set()  # claimed by this run, outcome not yet recorded
+        self.stats = stats
+        self.sent: list[dict] = []
+        self.retry: list[dict] = []
+        self.final: list[dict] = []  # failed or cancelled
+        self.bounces: list[tuple[int, str, str]] = []  # (subscriber_id, channel, error)
+        self.successes: set[int] = set()
+        self.last_flush = time.monotonic()
+        settings = current_app.extensions["statuspage.settings"]
+        self.settings = settings
+        self.max_attempts = int(_cfg("MAX_ATTEMPTS", MAX_ATTEMPTS))
+
+    def pending(self) -> int:
+        return len(self.sent) + len(self.retry) + len(self.final)
+
+    def due(self) -> bool:
+        return self.pending() >= GROUP_SIZE or time.monotonic() - self.last_flush >= GROUP_SECONDS
+
+    def sent_ok(self, p: Prepared, now: dt.datetime) -> None:
+        self.outstanding.discard(p.id)
+        self.sent.append({"b_id": p.id, "b_attempts": p.attempts + 1, "b_mid": p.message_id, "b_now": now})
+        if p.subscriber_id is not None:
+            self.successes.add(p.subscriber_id)
+
+    def failed(self, p: Prepared, error: DeliveryError | str, now: dt.datetime, *, count_bounce: bool) -> None:
+        self.outstanding.discard(p.id)
+        text = str(error)[:2000]
+        permanent = isinstance(error, str) or error.permanent
+        attempts = p.attempts + 1
+        if count_bounce and p.subscriber_id is not None:
+            self.bounces.append((p.subscriber_id, p.channel, text))
+            self.successes.discard(p.subscriber_id)
+        if permanent or attempts >= self.max_attempts:
+            self.final.append({"b_id": p.id, "b_attempts": attempts, "b_status": "failed", "b_err": text})
+        else:
+            self.retry.append({"b_id": p.id, "b_attempts": attempts, "b_err": text,
+                               "b_next": now + dt.timedelta(seconds=backoff_seconds(attempts))})
+
+    def cancelled(self, p: Prepared) -> None:
+        self.outstanding.discard(p.id)
+        self.final.append({"b_id": p.id, "b_attempts": p.attempts, "b_status": "cancelled", "b_err": p.reason})
+
+    def flush(self) -> None:
+        """Commit the buffered outcomes in one short write transaction."""
+        session = db.session
+        try:
+            if self.sent:
+                session.execute(update(O).where(O.c.id == bindparam("b_id")).values(
+                    status="sent", sent_at=bindparam("b_now"), attempts=bindparam("b_attempts"),
+                    message_id=bindparam("b_mid"), claimed_by=None, claimed_until=None), self.sent)
+            if self.retry:
+                session.execute(update(O).where(O.c.id == bindparam("b_id")).values(
+                    status="pending", attempts=bindparam("b_attempts"), last_error=bindparam("b_err"),
+                    next_attempt_at=bindparam("b_next"), claimed_by=None, claimed_until=None), self.retry)
+            if self.final:
+                session.execute(update(O).where(O.c.id == bindparam("b_id")).values(
+                    status=bindparam("b_status"), attempts=bindparam("b_attempts"),
+                    last_error=bindparam("b_err"), claimed_by=None, claimed_until=None), self.final)
+            if self.successes:
+                session.execute(update(S).where(S.c.id.in_(self.successes), S.c.failure_count > 0)
+                                .values(failure_count=0))
+            self._count_bounces()
+            n_sent = len(self.sent)
+            if n_sent:
+                session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.worker_id)
+                                .values(messages_sent=WorkerHeartbeat.messages_sent + n_sent))
+            # Renew the lease of what this run still holds: a slow, alive worker keeps its rows.
+            if self.outstanding:
+                lease = utcnow() + dt.timedelta(seconds=self.settings.outbox_lease_seconds)
+                session.execute(update(O).where(O.c.id.in_(list(self.outstanding)),
+                                                O.c.claimed_by == self.worker_id,
+                                                O.c.status == "sending").values(claimed_until=lease))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        self.stats.sent += n_sent
+        self.stats.retried += len(self.retry)
+        self.stats.failed += sum(1 for r in self.final if r["b_status"] == "failed")
+        self.stats.cancelled += sum(1 for r in self.final if r["b_status"] == "cancelled")
+        self.sent, self.retry, self.final, self.bounces = [], [], [], []
+        self.successes = set()
+        self.last_flush = time.monotonic()
+
+    def _count_bounces(self) -> None:
+        for subscriber_id, channel, error in self.bounces:
+            limit = self.settings.webhook_failure_limit if channel == "webhook" else self.settings.mail_bounce_limit
+            count = db.session.execute(
+                update(S).where(S.c.id == subscriber_id)
+                .values(failure_count=S.c.failure_count + 1, last_error=error[:1000])
+                .returning(S.c.failure_count)).scalar()
+            if count is not None and count >= limit:
+                subscriptions.quarantine(subscriber_id, f"{count} consecutive failures; last: {error}")
+                self.stats.quarantined += 1
+
+
+# --- delivering ------------------------------------------------------------------------------------------
+
+
+class _Pacer:
+    """At most `rate` messages a second (0 = unlimited), sleeping on the stop event."""
+
+    def __init__(self, rate: float, stop_event: threading.Event | None):
+        self.rate = rate
+        self.stop_event = stop_event
+        self.start = time.monotonic()
+        self.count = 0
+
+    def wait(self) -> None:
+        if self.rate <= 0:
+            return
+        target = self.start + self.count / self.rate
+        delay = target - time.monotonic()
+        if delay > 0:
+            if self.stop_event is not None:
+                self.stop_event.wait(delay)
+            else:
+                time.sleep(delay)
+        self.count += 1
+
+
+_SKIPPED = "skipped"
+
+
+class _MailSender(threading.Thread):
+    """Sends prepared mail over one reused connection while the caller claims, prepares and records.
+
+    Waiting for the SMTP server's replies releases the GIL, so preparing the next messages and
+    committing outcomes overlap with the network instead of adding to it. Only this thread touches the
+    transport; outcomes go back through a queue and are recorded by the caller (the one DB session).
+    """
+
+    def __init__(self, transport, sender: str, pacer: _Pacer, stop_event: threading.Event | None):
+        super().__init__(name="outbox-mail", daemon=True)
+        self.transport = transport
+        self.sender = sender
+        self.pacer = pacer
+        self.stop_event = stop_event
+        self.inbox: queue.Queue[Prepared | None] = queue.Queue(maxsize=GROUP_SIZE * 4)
+        self.outcomes: queue.SimpleQueue[tuple[Prepared, DeliveryError | str | None, dt.datetime]] = \
+            queue.SimpleQueue()
+        self.mail_down: DeliveryError | None = None
+
+    def run(self) -> None:
+        try:
+            while True:
+                p = self.inbox.get()
+                if p is None:
+                    return
+                if self.stop_event is not None and self.stop_event.is_set():
+                    self.outcomes.put((p, _SKIPPED, utcnow()))
+                    continue
+                self.outcomes.put((p, self._send(p), utcnow()))
+        finally:
+            try:
+                self.transport.close()
+            except Exception:  # noqa: BLE001 - closing must not lose outcomes
+                log.exception("closing the mail transport failed")
+
+    def _send(self, p: Prepared) -> DeliveryError | None:
+        if self.mail_down is not None:
+            return self.mail_down
+        try:
+            self.transport.open()
+        except DeliveryError as exc:
+            log.warning("mail transport unavailable: %s", exc)
+            self.mail_down = exc
+            return exc
+        self.pacer.wait()
+        try:
+            self.transport.send(self.sender, p.recipient, p.message)
+        except DeliveryError as exc:
+            return exc
+        return None
+
+    def submit(self, p: Prepared, on_wait: Callable[[], None]) -> None:
+        while True:
+            try:
+                self.inbox.put(p, timeout=0.05)
+                return
+            except queue.Full:
+                on_wait()
+
+    def finish(self) -> None:
+        self.inbox.put(None)
+        self.join()
+
+
+def _drain(sender: _MailSender, recorder: _Recorder, skipped: list[int]) -> None:
+    while True:
+        try:
+            p, error, at = sender.outcomes.get_nowait()
+        except queue.Empty:
+            break
+        if error is None:
+            recorder.sent_ok(p, at)
+        elif error == _SKIPPED:
+            skipped.append(p.id)
+        else:
+            assert isinstance(error, DeliveryError)
+            recorder.failed(p, error, at, count_bounce=error.permanent)
+    if recorder.due():
+        recorder.flush()
+
+
+def _send_webhook(p: Prepared, transport: WebhookTransport, recorder: _Recorder) -> None:
+    try:
+        transport.send(p.recipient, p.message, p.secret)
+    except DeliveryError as exc:
+        # Every failed attempt counts for webhooks: an endpoint down for days must end quarantined.
+        recorder.failed(p, exc, utcnow(), count_bounce=True)
+        return
+    recorder.sent_ok(p, utcnow())
+
+
+def _release(worker_id: str, ids: list[int]) -> None:
+    """Give back rows this worker claimed but did not try (shutting down, or its transport is down)."""
+    if not ids:
+        return
+    try:
+        db.session.execute(update(O).where(O.c.id.in_(ids), O.c.claimed_by == worker_id, O.c.status == "sending")
+                           .values(status="pending", claimed_by=None, claimed_until=None))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def deliver_outbox(worker_id: str, stop_event: threading.Event | None = None, *,
+                   batch_size: int | None = None, max_batches: int | None = None) -> DeliveryStats:
+    """The worker job: claim and deliver batches while there is due work and no stop is requested.
+
+    Every outcome is committed (in groups of ``GROUP_SIZE``) before this returns; rows claimed but not
+    tried (stop requested) are released at once, and a crash leaves them to the lease.
+    """
+    from .subscriptions import public_base_url
+
+    settings = current_app.extensions["statuspage.settings"]
+    batch_size = batch_size or min(settings.worker_batch_size, 500)
+    stats = DeliveryStats()
+    ctx = DeliveryContext(base_url=public_base_url(), settings=settings)
+    db.session.commit()
+    recorder = _Recorder(worker_id, stats)
+    sender = _MailSender(mail_transport_for(settings), settings.mail_from,
+                         _Pacer(settings.mail_send_rate, stop_event), stop_event)
+    webhooks = WebhookTransport()
+    skipped: list[int] = []
+    sender.start()
+    batches = 0
+    try:
+        while stop_event is None or not stop_event.is_set():
+            if (max_batches is not None and batches >= max_batches) or sender.mail_down is not None:
+                break
+            ids = claim_batch(worker_id, batch_size)
+            if not ids:
+                break
+            batches += 1
+            stats.claimed += len(ids)
+            recorder.outstanding.update(ids)
+            prepared = [_prepare(row, ctx) for row in _load_rows(worker_id, ids)]
+            db.session.commit()  # end the read: no transaction stays open during network I/O
+            for p in prepared:
+                if stop_event is not None and stop_event.is_set():
+                    break
+                if p.action == "cancel":
+                    recorder.cancelled(p)
+                elif p.action == "fail":
+                    recorder.failed(p, p.reason, utcnow(), count_bounce=False)
+                elif p.channel == "webhook":
+                    _send_webhook(p, webhooks, recorder)
+                else:
+                    sender.submit(p, lambda: _drain(sender, recorder, skipped))
+                _drain(sender, recorder, skipped)
+    finally:
+        sender.finish()
+        webhooks.close()
+        _drain(sender, recorder, skipped)
+        recorder.flush()
+        _release(worker_id, sorted(set(skipped) | recorder.outstanding))
+    if stats.claimed:
+        log.info("outbox: %s", stats)
+    return stats
+
+
+# --- console actions -------------------------------------------------------------------------------------
+
+
+class OutboxError(ValueError):
+    pass
+
+
+def retry_row(row_id: int, *, actor: Actor) -> OutboxMessage:
+    """Put a failed or cancelled row back in the queue now (attempts start over). Commits."""
+    row = db.session.get(OutboxMessage, row_id)
+    if row is None:
+        raise OutboxError("no such outbox row")
+    if row.status not in ("failed", "cancelled"):
+        raise OutboxError(f"only failed or cancelled rows can be retried; this one is {row.status}")
+    before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+    row.status = "pending"
+    row.attempts = 0
+    row.next_attempt_at = utcnow()
+    row.claimed_by = row.claimed_until = None
+    record(actor, "outbox.retry", "outbox", row.id, before=before, after={"status": "pending"})
+    db.session.commit()
+    return row
+
+
+def outbox_counts() -> dict[str, int]:
+    """Rows per status, for the console header and /api/v1/outbox."""
+    from sqlalchemy import func
+
+    return {status: n for status, n in db.session.execute(
+        select(O.c.status, func.count()).group_by(O.c.status))}

@@ -1,0 +1,355 @@
+"""Subscriber state: subscribe (double opt-in), confirm, change components, unsubscribe, quarantine.
+
+Every transition of a subscriber is written here; views, the API and the outbox call these functions.
+Links in mail carry a signed, expiring token (itsdangerous, a salt per purpose) holding the subscriber id
+and ``Subscriber.token_version``; bumping the version revokes every link issued so far.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import delete, select, update
+
+from ..db import utcnow
+from ..extensions import db
+from ..mail.message import is_safe_address
+from ..models import Component, OutboxMessage, Subscriber, SubscriberComponent
+from .audit import Actor, record
+
+# How long each kind of link works. Confirmation is short; unsubscribe must keep working for a long
+# time after the mail was sent (mailbox providers expect it).
+TOKEN_MAX_AGE = {
+    "confirm": 2 * 24 * 3600,
+    "manage": 90 * 24 * 3600,
+    "unsubscribe": 365 * 24 * 3600,
+}
+# Paths of the public links (statuspage/web/subscribe.py serves them); built without a request context
+# because the worker writes the mail.
+LINK_PATHS = {
+    "confirm": "/subscribe/confirm/",
+    "manage": "/subscribe/manage/",
+    "unsubscribe": "/unsubscribe/",
+}
+WEBHOOK_FORMATS = ("statuspage", "slack")
+
+
+class SubscriptionError(ValueError):
+    """Input that cannot be accepted; ``field`` names the offending form/JSON field."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class TokenError(ValueError):
+    """A link token that is tampered with, expired, revoked, or for another purpose."""
+
+    def __init__(self, message: str, *, expired: bool = False):
+        super().__init__(message)
+        self.expired = expired
+
+
+# --- tokens ----------------------------------------------------------------------------------------
+
+_serializers: dict[tuple[str, str], URLSafeTimedSerializer] = {}
+
+
+class _CachedKeySigner(TimestampSigner):
+    """Derives the (secret, salt) key once instead of per token: a fan-out signs two tokens a recipient."""
+
+    _cache: dict[tuple, bytes] = {}
+
+    def derive_key(self, secret_key=None):
+        # The serializer makes a new signer per token, so the cache lives on the class.
+        ident = (secret_key if secret_key is not None else self.secret_keys[-1], self.salt)
+        key = self._cache.get(ident)
+        if key is None:
+            key = self._cache[ident] = super().derive_key(secret_key)
+        return key
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    if purpose not in TOKEN_MAX_AGE:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    secret = current_app.config["SECRET_KEY"]
+    key = (secret, purpose)
+    ser = _serializers.get(key)
+    if ser is None:
+        ser = _serializers[key] = URLSafeTimedSerializer(secret, salt=f"statuspage.subscriber.{purpose}",
+                                                         signer=_CachedKeySigner)
+    return ser
+
+
+def make_token(subscriber_id: int, token_version: int, purpose: str) -> str:
+    """A signed token for one subscriber and purpose (confirm | manage | unsubscribe)."""
+    return _serializer(purpose).dumps([subscriber_id, token_version])
+
+
+def link(purpose: str, token: str, base_url: str | None = None) -> str:
+    """The absolute URL of a subscriber link."""
+    return f"{base_url or public_base_url()}{LINK_PATHS[purpose]}{token}"
+
+
+def subscriber_link(subscriber: Subscriber, purpose: str) -> str:
+    return link(purpose, make_token(subscriber.id, subscriber.token_version, purpose))
+
+
+def load_token(token: str, purpose: str) -> Subscriber:
+    """The subscriber a token names, or TokenError (bad signature, expired, revoked, unknown)."""
+    try:
+        sub_id, version = _serializer(purpose).loads(token, max_age=TOKEN_MAX_AGE[purpose])
+    except SignatureExpired:
+        raise TokenError("This link has expired.", expired=True) from None
+    except (BadSignature, ValueError, TypeError):
+        raise TokenError("This link is not valid.") from None
+    if not isinstance(sub_id, int) or not isinstance(version, int):
+        raise TokenError("This link is not valid.")
+    subscriber = db.session.get(Subscriber, sub_id)
+    if subscriber is None or subscriber.token_version != version:
+        raise TokenError("This link is no longer valid.")
+    return subscriber
+
+
+def public_base_url() -> str:
+    """Where the public site lives: STATUSPAGE_PUBLIC_URL, else the page's configured URL."""
+    settings = current_app.extensions["statuspage.settings"]
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    from .site import get_page
+
+    page = get_page()
+    if page.url:
+        return page.url.rstrip("/")
+    return "http://localhost:8080"
+
+
+# --- email subscriptions -----------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(raw: str | None) -> str:
+    """Trimmed, lower-cased, validated email; SubscriptionError otherwise."""
+    value = (raw or "").strip().lower()
+    if not value:
+        raise SubscriptionError("Enter your email address.", "email")
+    if len(value) > 254 or not _EMAIL.match(value) or not is_safe_address(value):
+        raise SubscriptionError("Enter a valid email address, like name@example.com.", "email")
+    return value
+
+
+def resolve_components(keys: list[str] | None) -> list[Component]:
+    """Component slugs (or ids) from a form → public, live components; unknown keys are an error."""
+    keys = [str(k).strip() for k in (keys or []) if str(k).strip()]
+    if not keys:
+        return []
+    rows = list(db.session.scalars(select(Component).where(Component.archived_at.is_(None))))
+    by_slug = {c.slug: c for c in rows}
+    by_id = {str(c.id): c for c in rows}
+    found: dict[int, Component] = {}
+    unknown = []
+    for key in keys:
+        comp = by_slug.get(key) or by_id.get(key)
+        if comp is None or not comp.public:
+            unknown.append(key)
+        else:
+            found[comp.id] = comp
+    if unknown:
+        raise SubscriptionError(f"Unknown component: {', '.join(sorted(unknown)[:5])}.", "component")
+    return list(found.values())
+
+
+def _set_components(subscriber: Subscriber, components: list[Component]) -> None:
+    db.session.execute(delete(SubscriberComponent).where(SubscriberComponent.subscriber_id == subscriber.id))
+    subscriber.all_components = not components
+    for comp in components:
+        db.session.add(SubscriberComponent(subscriber_id=subscriber.id, component_id=comp.id))
+
+
+@dataclass
+class SubscribeOutcome:
+    """For tests and logs only: what happened. Views must answer the same whatever this says."""
+
+    subscriber: Subscriber
+    mail: str  # confirm | manage
+
+
+def request_subscription(raw_email: str | None, component_keys: list[str] | None = None, *,
+                         ip: str | None = None) -> SubscribeOutcome:
+    """Start (or restart) a subscription: mail a confirmation link, or a "manage" link if confirmed.
+
+    The caller must answer identically whatever the outcome, so nobody learns who is subscribed.
+    Commits.
+    """
+    email_addr = normalize_email(raw_email)
+    components = resolve_components(component_keys)
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == email_addr))
+    if subscriber is not None and subscriber.active:
+        # Already subscribed: do not change anything on an unauthenticated request; send the owner
+        # a link to their preferences instead.
+        _enqueue_subscription_mail(subscriber, "subscribe_manage")
+        db.session.commit()
+        return SubscribeOutcome(subscriber, "manage")
+    if subscriber is None:
+        subscriber = Subscriber(kind="email", email=email_addr, all_components=True, token_version=1)
+        db.session.add(subscriber)
+        db.session.flush()
+    # Unconfirmed, unsubscribed or quarantined: the new request's choice of components applies once
+    # the owner confirms it (the confirmation mail goes to the address itself).
+    _set_components(subscriber, components)
+    _enqueue_subscription_mail(subscriber, "subscribe_confirm")
+    record(Actor(type="anonymous", label="public", ip=ip, role="viewer"), "subscriber.request", "subscriber",
+           subscriber.id)
+    db.session.commit()
+    return SubscribeOutcome(subscriber, "confirm")
+
+
+def _enqueue_subscription_mail(subscriber: Subscriber, kind: str) -> None:
+    from .notify import enqueue_direct
+
+    # One per subscriber, kind and minute: a double click sends one mail.
+    bucket = int(utcnow().timestamp()) // 60
+    enqueue_direct(f"{kind}:{subscriber.id}:{subscriber.token_version}:{bucket}", kind=kind,
+                   recipient=subscriber.email or "", subscriber_id=subscriber.id)
+
+
+def confirm(subscriber: Subscriber) -> bool:
+    """Confirm a subscription (from its signed link); also lifts an earlier unsubscribe or quarantine.
+
+    Returns False when it was already confirmed and active. Commits.
+    """
+    if subscriber.active:
+        return False
+    now = utcnow()
+    subscriber.confirmed_at = now
+    subscriber.unsubscribed_at = None
+    subscriber.quarantined_at = None
+    subscriber.failure_count = 0
+    subscriber.last_error = None
+    record(Actor(type="anonymous", label="subscriber link", role="viewer"), "subscriber.confirm", "subscriber",
+           subscriber.id)
+    db.session.commit()
+    return True
+
+
+def unsubscribe(subscriber: Subscriber, *, actor: Actor | None = None, reason: str = "link") -> bool:
+    """Stop all mail to this subscriber at once (pending outbox rows are cancelled). Commits.
+
+    Returns False if they were already unsubscribed.
+    """
+    if subscriber.unsubscribed_at is not None:
+        return False
+    subscriber.unsubscribed_at = utcnow()
+    _cancel_pending(subscriber.id, f"unsubscribed ({reason})")
+    record(actor or Actor(type="anonymous", label="subscriber link", role="viewer"), "subscriber.unsubscribe",
+           "subscriber", subscriber.id, after={"reason": reason})
+    db.session.commit()
+    return True
+
+
+def update_components(subscriber: Subscriber, component_keys: list[str] | None, *,
+                      actor: Actor | None = None) -> None:
+    """Replace the components a subscriber follows (none = everything). Commits."""
+    components = resolve_components(component_keys)
+    _set_components(subscriber, components)
+    record(actor or Actor(type="anonymous", label="subscriber link", role="viewer"), "subscriber.components",
+           "subscriber", subscriber.id, after={"components": [c.slug for c in components] or "all"})
+    db.session.commit()
+
+
+def quarantine(subscriber_id: int, reason: str) -> None:
+    """Stop delivering to a subscriber whose mail bounces or whose webhook keeps failing.
+
+    Runs in the caller's transaction (the outbox); pending rows for the subscriber are cancelled.
+    """
+    db.session.execute(update(Subscriber).where(Subscriber.id == subscriber_id,
+                                                Subscriber.quarantined_at.is_(None))
+                       .values(quarantined_at=utcnow(), last_error=reason[:1000]))
+    _cancel_pending(subscriber_id, f"subscriber quarantined: {reason}"[:1000])
+    record(Actor.system("outbox"), "subscriber.quarantine", "subscriber", subscriber_id, after={"reason": reason})
+
+
+def lift_quarantine(subscriber: Subscriber, *, actor: Actor) -> None:
+    """A person decided the address or endpoint works again. Commits."""
+    subscriber.quarantined_at = None
+    subscriber.failure_count = 0
+    record(actor, "subscriber.unquarantine", "subscriber", subscriber.id)
+    db.session.commit()
+
+
+def _cancel_pending(subscriber_id: int, reason: str) -> None:
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.subscriber_id == subscriber_id,
+                                                   OutboxMessage.status == "pending")
+                       .values(status="cancelled", last_error=reason))
+
+
+# --- webhook subscribers (added by staff) ------------------------------------------------------------
+
+
+def validate_webhook_url(raw: str | None) -> str:
+    url = (raw or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1000:
+        raise SubscriptionError("Enter an absolute http(s) URL.", "url")
+    if any(ch in url for ch in "\r\n\t "):
+        raise SubscriptionError("The URL must not contain spaces or line breaks.", "url")
+    return url
+
+
+def create_webhook_subscriber(url: str | None, component_keys: list[str] | None = None, *,
+                              fmt: str = "statuspage", actor: Actor) -> tuple[Subscriber, str]:
+    """Add a webhook subscriber (confirmed at once: staff add it). Returns (subscriber, secret).
+
+    The secret signs every delivery (HMAC-SHA256); it is shown once to whoever added it. Commits.
+    """
+    clean_url = validate_webhook_url(url)
+    if fmt not in WEBHOOK_FORMATS:
+        raise SubscriptionError(f"format must be one of {', '.join(WEBHOOK_FORMATS)}", "format")
+    components = resolve_components(component_keys)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    now = utcnow()
+    subscriber = Subscriber(kind="webhook", webhook_url=clean_url, webhook_secret=secret, webhook_format=fmt,
+                            all_components=True, confirmed_at=now, token_version=1)
+    db.session.add(subscriber)
+    db.session.flush()
+    _set_components(subscriber, components)
+    record(actor, "subscriber.create_webhook", "subscriber", subscriber.id,
+           after={"url": clean_url, "format": fmt, "components": [c.slug for c in components] or "all"})
+    db.session.commit()
+    return subscriber, secret
+
+
+def remove_subscriber(subscriber: Subscriber, *, actor: Actor) -> None:
+    """Staff removal: unsubscribes (history of sent rows is kept) and revokes every link. Commits."""
+    subscriber.token_version += 1
+    if subscriber.unsubscribed_at is None:
+        subscriber.unsubscribed_at = utcnow()
+    _cancel_pending(subscriber.id, "removed by staff")
+    record(actor, "subscriber.remove", "subscriber", subscriber.id)
+    db.session.commit()
+
+
+def subscriber_state(subscriber: Subscriber) -> str:
+    """One word for lists: pending | active | unsubscribed | quarantined."""
+    if subscriber.unsubscribed_at is not None:
+        return "unsubscribed"
+    if subscriber.quarantined_at is not None:
+        return "quarantined"
+    if subscriber.confirmed_at is None:
+        return "pending"
+    return "active"
+
+
+def component_slugs(subscriber: Subscriber) -> list[str]:
+    if subscriber.all_components:
+        return []
+    ids = [sc.component_id for sc in subscriber.components]
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Component.slug).where(Component.id.in_(ids)).order_by(Component.position)))

@@ -1,0 +1,64 @@
+"""Notification tests run against a real aiosmtpd server (SMTP set in the app's environment)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from statuspage.extensions import db
+from statuspage.services.outbox import deliver_outbox
+from tests.conftest import make_env
+from tests.support.webhook import WebhookReceiver
+
+
+@pytest.fixture
+def app_env(tmp_path, database_url, smtp_server):
+    return make_env(tmp_path, database_url, STATUSPAGE_SMTP_HOST="127.0.0.1",
+                    STATUSPAGE_SMTP_PORT=str(smtp_server.port))
+
+
+@pytest.fixture
+def receiver():
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def deliver(app):
+    """Run the delivery job once, as the worker does every second."""
+
+    def run(worker_id: str = "test-worker", **kwargs):
+        stats = deliver_outbox(worker_id, **kwargs)
+        db.session.expire_all()  # see what the job (and the web requests) wrote
+        return stats
+
+    return run
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no csrf_token in the page"
+    return match.group(1)
+
+
+def link_in(message, path: str) -> str:
+    """The first link to `path` in the plain-text part of a captured message."""
+    text = message.get_body(("plain",)).get_content()
+    match = re.search(r"(https?://\S+" + re.escape(path) + r"[A-Za-z0-9._-]+)", text)
+    assert match, f"no {path} link in:\n{text}"
+    return match.group(1)
+
+
+def login(client, role: str = "responder"):
+    from statuspage.services.users import create_user
+
+    user = create_user(f"{role}@acme.test", role, "correct horse battery staple")
+    with client.session_transaction() as sess:
+        sess["_user_id"] = f"{user.id}:{user.session_version}"
+        sess["_fresh"] = True
+    return user

@@ -1,0 +1,18 @@
+"""Titles and page names with CR/LF cannot add headers or recipients."""
+
+from tests.notify import factories as f
+
+
+def test_a_title_with_line_breaks_cannot_inject_headers(app, smtp_server, deliver):
+    f.page("Acme\r\nBcc: page@evil.test")
+    api = f.component("api")
+    f.subscriber("ops@customer.test")
+    f.incident("Outage\r\nBcc: attacker@evil.test\nX-Injected: yes", [api])
+    deliver()
+    (mail,) = smtp_server.wait_for(1)
+    assert mail.rcpt_tos == ["ops@customer.test"]
+    headers = mail.raw.split(b"\r\n\r\n", 1)[0].decode()
+    assert "\nBcc:" not in headers and "\nX-Injected" not in headers
+    assert mail.message["Bcc"] is None and mail.message["X-Injected"] is None
+    # (folding may start the value on a continuation line; unfolded, it is one line of text)
+    assert mail.message["Subject"].strip() == "[Acme Bcc: page@evil.test] Outage Bcc: attacker@evil.test X-Injected: yes"

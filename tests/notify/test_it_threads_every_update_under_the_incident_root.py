@@ -1,0 +1,66 @@
+"""Root message + 2 updates: same subject, In-Reply-To/References the root, list headers on each."""
+
+from urllib.parse import urlsplit
+
+from tests.notify import factories as f
+
+
+def test_it_threads_every_update_of_an_incident_under_its_root_message(app, smtp_server, deliver):
+    f.page()
+    api = f.component("api", "Public API")
+    sub = f.subscriber("ops@customer.test")
+    inc, _ = f.incident("Elevated API errors", [api])
+    deliver()
+    f.update(inc, "identified", "A bad deploy; rolling back.")
+    deliver()
+    f.update(inc, "resolved", "Error rates are back to normal.", event="incident_resolved")
+    deliver()
+
+    got = smtp_server.wait_for(3)
+    assert len(got) == 3
+    root = f"<incident-{inc.public_id}@status.test>"
+    first, second, third = (m.message for m in got)
+    assert first["Message-ID"] == root
+    assert first["In-Reply-To"] is None and first["References"] is None
+    for reply in (second, third):
+        assert reply["Subject"] == first["Subject"] == "[Acme Cloud] Elevated API errors"
+        assert reply["In-Reply-To"] == root and reply["References"] == root
+        assert reply["Message-ID"] not in (root, None)
+    assert len({m["Message-ID"] for m in (first, second, third)}) == 3
+    assert "Error rates are back to normal." in third.get_body(("plain",)).get_content()
+
+    for m in (first, second, third):
+        assert m["To"] == "ops@customer.test"
+        assert m["From"] == "Acme Cloud <status@acme.test>"
+        assert m["List-Id"] == '"Acme Cloud status" <subscribers.status.test>'
+        assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        links = [part.strip().strip("<>") for part in str(m["List-Unsubscribe"]).split(",")]
+        assert links[0].startswith("http://status.test/unsubscribe/")
+        assert links[1].startswith("mailto:status@acme.test?subject=unsubscribe")
+        assert m.get_content_type() == "multipart/alternative"
+        assert [p.get_content_type() for p in m.iter_parts()] == ["text/plain", "text/html"]
+        # Every mail carries the preferences link of its own subscriber.
+        text = m.get_body(("plain",)).get_content()
+        assert "/subscribe/manage/" in text and urlsplit(links[0]).path in text
+    assert sub.id is not None
+
+
+def test_a_resent_message_keeps_its_message_id(app, smtp_server, deliver):
+    from statuspage.extensions import db
+    from statuspage.models import OutboxMessage
+
+    f.page()
+    api = f.component("api")
+    f.subscriber("ops@customer.test")
+    inc, upd = f.incident("Outage", [api])
+    deliver()
+    f.update(inc, "monitoring", "Fix deployed.")
+    deliver()
+    row = db.session.query(OutboxMessage).filter_by(update_id=upd.id).one()
+    first_id = smtp_server.messages[0].message["Message-ID"]
+    assert row.message_id == first_id
+    # Simulate a crash re-send: the same row delivered again carries the same Message-ID.
+    row.status = "pending"
+    db.session.commit()
+    deliver()
+    assert smtp_server.wait_for(3)[2].message["Message-ID"] == first_id
