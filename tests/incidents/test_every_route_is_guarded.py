@@ -4,6 +4,7 @@ import datetime as dt
 import re
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from statuspage.db import utcnow
 from statuspage.extensions import db
@@ -43,7 +44,8 @@ def _routes(app, values):
         if rule.endpoint == "static":
             continue
         maint = "maintenance" in rule.endpoint
-        args = {name: values.get(f"maintenance_{name}" if maint and name == "public_id" else name, 1 if "int" in str(rule._converters.get(name)) else "x")
+        args = {name: values.get(f"maintenance_{name}" if maint and name == "public_id" else name,
+                                 1 if isinstance(rule._converters.get(name), IntegerConverter) else "x")
                 for name in rule.arguments}
         url = rule.build(args, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

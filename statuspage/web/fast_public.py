@@ -1,0 +1,54 @@
+"""Serve cached public responses before Flask's request pipeline runs.
+
+During an outage everyone asks for the same few pages. Once a public view has rendered a path for the
+current site version, later GET/HEAD requests for that path are answered here, in the WSGI layer, from
+the per-process render cache: the site version (one primary-key read, memoised for at most
+``STATUSPAGE_VERSION_CHECK_INTERVAL`` seconds) and a dictionary lookup — no session, limiter, login
+or template work. Revalidation (ETag / Last-Modified → 304) works the same as in the view. Anything
+not in the cache, or not a public cached path, goes to Flask unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .public_cache import EXPORT_ENVIRON_KEY, PathMeta, _etag_matches, _not_modified_since, _state, validators
+
+
+class FastPublicCache:
+    """WSGI middleware in front of ``app.wsgi_app``."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.next = app.wsgi_app
+
+    def __call__(self, environ: dict, start_response):
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD") or EXPORT_ENVIRON_KEY in environ:
+            return self.next(environ, start_response)
+        path = environ.get("PATH_INFO") or "/"
+        query = environ.get("QUERY_STRING") or ""
+        full = f"{path}?{query}" if query else path
+        paths: dict[str, PathMeta] | None = self.app.extensions.get("statuspage.public_paths")
+        meta = paths.get(full) if paths else None
+        if meta is None:
+            return self.next(environ, start_response)
+        with self.app.app_context():
+            cache, site = _state()
+            version, changed_at = site.read()
+        minute = int(time.time() // 60) if meta.time_sensitive else 0
+        entry = cache.peek((version, minute, full))
+        if entry is None:
+            return self.next(environ, start_response)
+        etag, last_modified, common = validators(version, changed_at, minute, full, meta, self.app)
+        inm = environ.get("HTTP_IF_NONE_MATCH")
+        ims = environ.get("HTTP_IF_MODIFIED_SINCE")
+        if (inm is not None and _etag_matches(inm, etag)) or (
+                inm is None and ims is not None and _not_modified_since(ims, last_modified)):
+            start_response("304 Not Modified", common)
+            return [b""]
+        headers = [("Content-Type", entry.content_type), ("Content-Length", str(len(entry.body))),
+                   *entry.headers, *common]
+        start_response("200 OK", headers)
+        return [b""] if method == "HEAD" else [entry.body]
