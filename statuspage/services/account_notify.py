@@ -116,13 +116,14 @@ def _update_payload(update: IncidentUpdate | None) -> dict[str, Any] | None:
 def suggested_message(account: AffectedAccount, incident: Incident, update: IncidentUpdate | None) -> str:
     """A short message an account team can send (or adapt) to the customer about this incident."""
     comps = ", ".join(account.components)
-    if incident.status == "resolved":
+    status = update.status if update is not None else incident.status
+    if status == "resolved":
         state = "This has been resolved"
         follow = "We will share the root-cause analysis with you as soon as it is ready."
     else:
         state = {"investigating": "Our engineers are investigating",
                  "identified": "We have identified the cause and are working on a fix",
-                 "monitoring": "A fix is in place and we are monitoring it"}.get(incident.status,
+                 "monitoring": "A fix is in place and we are monitoring it"}.get(status,
                                                                                   "We are working on it")
         follow = "I will keep you posted until it is fully resolved."
     minutes = int(round(account.outage_minutes))

@@ -566,21 +566,23 @@ def incident_impact(incident: Incident, now: dt.datetime | None = None) -> Impac
     segments = _load_segments(comp_ids, since, until, now)
     outages = {cid: [(s, e) for s, e, status in segs if status in OUTAGE_STATUSES]
                for cid, segs in segments.items()}
-    minutes_cache: dict[frozenset[int], float] = {}
+    # Many accounts share one set of affected components: compute its figures once.
+    per_set: dict[tuple[int, ...], tuple[list[int], list[str], str, float]] = {}
     accounts = []
     for account_id, entry in by_account.items():
         row = entry["row"]
-        cids = sorted(set(entry["components"]))
-        key = frozenset(cids)
-        minutes = minutes_cache.get(key)
-        if minutes is None:
+        key = tuple(sorted(set(entry["components"])))
+        figures = per_set.get(key)
+        if figures is None:
+            cids = list(key)
             minutes = _union_seconds(seg for cid in cids for seg in outages[cid]) / 60
-            minutes_cache[key] = minutes
-        worst = max((inc_components[c] for c in cids), key=lambda s: STATUS_SEVERITY.get(s, 0))
+            worst = max((inc_components[c] for c in cids), key=lambda s: STATUS_SEVERITY.get(s, 0))
+            figures = per_set[key] = (cids, sorted(names[c] for c in cids), worst, minutes)
+        cids, comp_names, worst, minutes = figures
         accounts.append(AffectedAccount(
             id=account_id, external_id=row.external_id, name=row.name, arr=Decimal(row.arr or 0), tier=row.tier,
             renewal_date=row.renewal_date, sla_target=row.sla_target, owner=row.owner_email,
-            team=team.get(account_id, []), component_ids=cids, components=sorted(names[c] for c in cids),
+            team=team.get(account_id, []), component_ids=cids, components=comp_names,
             worst_status=worst, outage_minutes=minutes))
     accounts.sort(key=lambda a: (-a.arr, a.name.lower(), a.external_id))
     return Impact(incident.id, since, until, accounts)
