@@ -544,21 +544,23 @@ def incident_impact(incident: Incident, now: dt.datetime | None = None) -> Impac
     comp_ids = list(inc_components)
     names = dict(db.session.execute(select(Component.id, Component.name).where(Component.id.in_(comp_ids))).all())
 
-    by_account: dict[int, dict[str, Any]] = {}
-    for row in db.session.execute(
-            select(Account.id, Account.external_id, Account.name, Account.arr, Account.tier, Account.renewal_date,
-                   Account.sla_target, Account.owner_email, AccountComponent.component_id)
-            .join(AccountComponent, AccountComponent.account_id == Account.id)
-            .where(AccountComponent.component_id.in_(comp_ids), Account.archived_at.is_(None))):
-        entry = by_account.get(row.id)
-        if entry is None:
-            entry = by_account[row.id] = {"row": row, "components": []}
-        entry["components"].append(row.component_id)
-    if not by_account:
+    # Core rows on the session's connection: no ORM row processing for what can be 10^5 rows.
+    conn = db.session.connection()
+    affected_ids = (select(AccountComponent.account_id).where(AccountComponent.component_id.in_(comp_ids))
+                    .distinct())
+    links: dict[int, list[int]] = defaultdict(list)
+    for account_id, component_id in conn.execute(
+            select(AccountComponent.account_id, AccountComponent.component_id)
+            .where(AccountComponent.component_id.in_(comp_ids))):
+        links[account_id].append(component_id)
+    account_rows = conn.execute(
+        select(Account.id, Account.external_id, Account.name, Account.arr, Account.tier, Account.renewal_date,
+               Account.sla_target, Account.owner_email)
+        .where(Account.id.in_(affected_ids), Account.archived_at.is_(None))).all()
+    if not account_rows:
         return Impact(incident.id, since, until, [])
     team: dict[int, list[str]] = defaultdict(list)
-    affected_ids = select(AccountComponent.account_id).where(AccountComponent.component_id.in_(comp_ids))
-    for account_id, email in db.session.execute(
+    for account_id, email in conn.execute(
             select(AccountTeamMember.account_id, AccountTeamMember.email)
             .where(AccountTeamMember.account_id.in_(affected_ids)).order_by(AccountTeamMember.id)):
         team[account_id].append(email)
@@ -569,9 +571,8 @@ def incident_impact(incident: Incident, now: dt.datetime | None = None) -> Impac
     # Many accounts share one set of affected components: compute its figures once.
     per_set: dict[tuple[int, ...], tuple[list[int], list[str], str, float]] = {}
     accounts = []
-    for account_id, entry in by_account.items():
-        row = entry["row"]
-        key = tuple(sorted(set(entry["components"])))
+    for row in account_rows:
+        key = tuple(sorted(set(links[row.id])))
         figures = per_set.get(key)
         if figures is None:
             cids = list(key)
@@ -580,9 +581,9 @@ def incident_impact(incident: Incident, now: dt.datetime | None = None) -> Impac
             figures = per_set[key] = (cids, sorted(names[c] for c in cids), worst, minutes)
         cids, comp_names, worst, minutes = figures
         accounts.append(AffectedAccount(
-            id=account_id, external_id=row.external_id, name=row.name, arr=Decimal(row.arr or 0), tier=row.tier,
+            id=row.id, external_id=row.external_id, name=row.name, arr=Decimal(row.arr or 0), tier=row.tier,
             renewal_date=row.renewal_date, sla_target=row.sla_target, owner=row.owner_email,
-            team=team.get(account_id, []), component_ids=cids, components=comp_names,
+            team=team.get(row.id, []), component_ids=cids, components=comp_names,
             worst_status=worst, outage_minutes=minutes))
     accounts.sort(key=lambda a: (-a.arr, a.name.lower(), a.external_id))
     return Impact(incident.id, since, until, accounts)
