@@ -36,6 +36,10 @@ def register_cli(app: Flask) -> None:
     for command in (backup_command, restore_command, dump_command, load_command):
         app.cli.add_command(command)
     app.cli.add_command(export_command)
+    from .cli_accounts import accounts_group, sla_group
+
+    app.cli.add_command(accounts_group)
+    app.cli.add_command(sla_group)
 
 
 # --- run / worker ---------------------------------------------------------------------------------

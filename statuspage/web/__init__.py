@@ -33,3 +33,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(subscribe_bp)
     app.register_blueprint(admin_notify_bp)
     app.register_blueprint(api_v1_subscribers_bp)
+
+    from .account_view import bp as account_view_bp
+    from .accounts_admin import bp as accounts_admin_bp
+    from .accounts_api import bp as accounts_api_bp
+
+    app.register_blueprint(account_view_bp)
+    app.register_blueprint(accounts_admin_bp)
+    app.register_blueprint(accounts_api_bp)
