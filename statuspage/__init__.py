@@ -28,6 +28,16 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
         static_folder=str(Path(__file__).parent / "static"),
         instance_relative_config=False,
     )
+    # Integer ids in URLs stay within the database's 32-bit columns: anything larger is a 404, never a
+    # database error (PostgreSQL refuses out-of-range integers).
+    from werkzeug.routing import IntegerConverter
+
+    class BoundedIntConverter(IntegerConverter):
+        def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(map, *args, **kwargs)
+
+    app.url_map.converters["int"] = BoundedIntConverter
     settings = load_settings(env, default_instance=ROOT / "instance")
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     app.instance_path = str(settings.instance_path)

@@ -243,13 +243,11 @@ def enqueue_postmortem(incident: Incident, postmortem: Postmortem, sections: lis
 # --- rendering ------------------------------------------------------------------------------------------
 
 
-def mail_domain(public_url: str | None) -> str:
-    """The domain of Message-IDs: the public URL's host, else the sender address's domain."""
-    host = urlsplit(public_url or "").hostname
-    if host and host != "localhost" and "." in host:
-        return host
-    settings = current_app.extensions["statuspage.settings"]
-    return settings.mail_from.rsplit("@", 1)[1]
+def mail_domain(public_url: str | None = None) -> str:
+    """The domain of Message-IDs — the same rule as subscriber mail, so threads join up."""
+    from .notification_content import mail_domain as subscriber_mail_domain
+
+    return subscriber_mail_domain()
 
 
 def root_message_id(public_id: str, domain: str) -> str:

@@ -68,8 +68,12 @@ def notify_event(event: str, incident: Incident, update: IncidentUpdate | None =
     if not should_notify(event, incident, update):
         return 0
     db.session.flush()  # the incident's components must be visible to the INSERT … SELECT
-    return fan_out(event, incident.id, update.id if update is not None else None,
-                   dedupe_prefix(event, incident, update))
+    count = fan_out(event, incident.id, update.id if update is not None else None,
+                    dedupe_prefix(event, incident, update))
+    from .account_notify import enqueue_account_notifications
+
+    # The contacts of affected customer accounts, and each account team about its own accounts.
+    return count + enqueue_account_notifications(event, incident, update)
 
 
 def fan_out(event: str, incident_id: int, update_id: int | None, prefix: str) -> int:

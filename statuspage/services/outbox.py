@@ -138,9 +138,35 @@ RENDERERS: dict[str, Renderer] = {}
 
 
 def _register_builtin_renderers() -> None:
+    from .account_notify import KINDS as ACCOUNT_KINDS
     from .alerts import render_oncall_alert
 
     RENDERERS.setdefault("oncall_alert", render_oncall_alert)
+    for kind in ACCOUNT_KINDS:
+        RENDERERS.setdefault(kind, _render_account_row)
+
+
+def _render_account_row(row: dict[str, Any], ctx: DeliveryContext) -> Prepared:
+    """Customer-contact and account-team mail: rendered from the row's payload, sent like the rest."""
+    from types import SimpleNamespace
+
+    from ..mail.message import build_template
+    from .account_notify import render_account_message
+    from .site import get_page
+
+    p = Prepared(id=row["id"], channel=row["channel"], recipient=row["recipient"], attempts=row["attempts"],
+                 subscriber_id=None, action="send")
+    page = get_page()
+    try:
+        subject, text, html, headers = render_account_message(SimpleNamespace(**row), page, ctx.base_url)
+        template = build_template(sender=ctx.settings.mail_from, sender_name=page.name, subject=subject,
+                                  text=text, html=html, message_id=headers["Message-ID"],
+                                  in_reply_to=headers.get("In-Reply-To"), list_unsubscribe_post=False)
+        p.message = template.personalise(to=row["recipient"])
+        p.message_id = template.message_id
+    except ValueError as exc:
+        p.action, p.reason = "fail", str(exc)
+    return p
 
 
 @dataclass

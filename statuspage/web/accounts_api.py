@@ -11,12 +11,15 @@ from flask import Blueprint, g, jsonify, request
 from ..extensions import csrf, db
 from ..services import accounts as svc
 from ..services.sla import SlaError, at_risk_accounts, parse_period, sla_report
-from .authz import api_auth, api_error
+from .authz import api_auth, api_error, refuse_unknown_query
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 WRITE = ("account_manager",)
+refuse_unknown_query(bp, {"list_accounts": {"owner", "tier", "q", "sort"}, "sla": {"from", "to", "account", "format"},
+                          "at_risk": set()})
+
 STATUS = {"invalid": 422, "conflict": 409, "forbidden": 403}
 
 

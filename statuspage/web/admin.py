@@ -200,10 +200,13 @@ def _incident_page(inc: Incident, composer: dict[str, Any] | None = None, previe
                                 .where(IncidentCheck.incident_id == inc.id)).all()
     affected = {ic.component_id for ic in inc.components}
     timestamps = {k: to_local_input(getattr(inc, k)) for k in incident_svc.KEY_TIMESTAMPS}
+    from .accounts_admin import impact_context
+
     return render_template("admin/incident.html", incident=inc, updates=updates, composer=composer,
                            preview=preview, components=_all_components(), affected=affected,
                            templates=incident_svc.list_templates(), checks=checks,
-                           timestamps=timestamps), status
+                           timestamps=timestamps,
+                           **{k: v for k, v in impact_context(inc).items() if k != "incident"}), status
 
 
 @bp.get("/incidents/<public_id>")

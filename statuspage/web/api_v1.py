@@ -778,38 +778,7 @@ def action_item_create(public_id: str):
     return resp
 
 
-# --- subscribers and accounts (read) -----------------------------------------------------------------
-
-
-@bp.get("/subscribers")
-@api_auth("read")
-def subscribers():
-    return _paginate(select(Subscriber).order_by(Subscriber.id), subscriber_json)
-
-
-@bp.get("/subscribers/<int:subscriber_id>")
-@api_auth("read")
-def subscriber(subscriber_id: int):
-    # Bounded before the query: PostgreSQL refuses integers beyond its column type.
-    sub = db.session.get(Subscriber, subscriber_id) if 0 < subscriber_id < 2**31 else None
-    if sub is None:
-        raise BadRequest(f"no subscriber {subscriber_id}", status=404, code="not_found")
-    return jsonify(subscriber_json(sub))
-
-
-@bp.get("/accounts")
-@api_auth("read")
-def accounts():
-    return _paginate(select(Account).order_by(Account.name, Account.id), account_json)
-
-
-@bp.get("/accounts/<external_id>")
-@api_auth("read")
-def account(external_id: str):
-    acc = db.session.scalar(select(Account).where(Account.external_id == external_id))
-    if acc is None:
-        raise BadRequest(f"no account {external_id!r}", status=404, code="not_found")
-    return jsonify(account_json(acc))
+# Subscribers (web/api_v1_subscribers.py) and accounts (web/accounts_api.py) live with their domains.
 
 
 @bp.get("/openapi.json")

@@ -6,6 +6,7 @@ Bearer tokens need no CSRF token; a console session writing here must send X-CSR
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..extensions import csrf, db
@@ -14,17 +15,21 @@ from ..models.constants import OUTBOX_STATUSES
 from ..services import subscriptions as subs
 from ..services.outbox import OutboxError, outbox_counts, retry_row
 from .admin_notify import STATES, subscriber_filter
-from .authz import api_auth, api_error, current_actor
+from .authz import api_auth, api_error, current_actor, refuse_unknown_query
 from .notify_views import outbox_json, subscriber_json
 
 bp = Blueprint("api_v1_subscribers", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 MAX_LIMIT = 500
+refuse_unknown_query(bp, {"list_subscribers": {"state", "kind", "q", "limit", "offset"},
+                          "list_outbox": {"status", "subscriber_id", "incident_id", "limit", "offset"}})
 
 
 @bp.before_request
 def _csrf_for_sessions():
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.headers.get("Authorization"):
+    # Token clients need no CSRF token; a console session writing through the API does.
+    if (request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.headers.get("Authorization")
+            and current_user.is_authenticated and current_user.role in ("admin", "responder")):
         csrf.protect()
 
 

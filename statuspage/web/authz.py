@@ -111,3 +111,16 @@ def current_actor() -> Actor:
     if current_user.is_authenticated:
         return actor_for_user()
     return Actor(type="anonymous", label="anonymous", ip=request.remote_addr, role="viewer")
+
+
+def refuse_unknown_query(bp, allowed: dict[str, set[str]]) -> None:
+    """Answer 400 on query parameters a view does not understand, so a typo is never silently ignored."""
+
+    @bp.before_request
+    def _known_query_parameters():
+        view = (request.endpoint or "").rpartition(".")[2]
+        unknown = set(request.args) - allowed.get(view, set())
+        if unknown:
+            return api_error(400, "invalid_request", "unknown query parameters",
+                             {k[:100]: "unknown parameter" for k in sorted(unknown)})
+        return None

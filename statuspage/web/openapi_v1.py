@@ -213,6 +213,22 @@ SILENCE = {"oneOf": [
 COMPONENT_PATCH = _obj({"component": _obj({"status": COMPONENT_STATUS}, ["status"])}, ["component"])
 
 
+ENVELOPE = {"type": "object"}
+ENVELOPE_IN = {"type": "object"}
+SUBSCRIBER_CREATE = _obj({"kind": {"type": "string", "enum": ["webhook", "email"]},
+                          "url": {"type": "string", "maxLength": 1000}, "email": {"type": "string"},
+                          "format": {"type": "string", "enum": ["statuspage", "slack"]},
+                          "components": {"type": "array", "items": {"type": "string"}}}, extra=True)
+
+
+def _query(name: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+
+
+def _int_path(name: str) -> dict[str, Any]:
+    return _path_param(name, {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
+
+
 def build_spec() -> dict[str, Any]:
     """The whole document."""
     slug = [_path_param("slug")]
@@ -273,13 +289,46 @@ def build_spec() -> dict[str, Any]:
             "get": _get("Get a maintenance", _ok(_ref("Incident")), pid, "maintenance"),
             "patch": _write("Post an update, move its status, extend (scheduled_until) or cancel", MAINT_PATCH,
                             _ok(_ref("Incident")), pid, "maintenance")},
-        "/api/v1/subscribers": {"get": _get("List subscribers", _list("Subscriber"), PAGE_PARAMS, "subscribers")},
-        "/api/v1/subscribers/{subscriber_id}": {"get": _get(
-            "Get a subscriber", _ok(_ref("Subscriber")),
-            [_path_param("subscriber_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})], "subscribers")},
-        "/api/v1/accounts": {"get": _get("List customer accounts", _list("Account"), PAGE_PARAMS, "accounts")},
-        "/api/v1/accounts/{external_id}": {"get": _get("Get an account by its CRM id", _ok(_ref("Account")),
-                                                       [_path_param("external_id")], "accounts")},
+        # Subscribers, the outbox, accounts and SLA reports answer with envelopes (objects), not arrays.
+        "/api/v1/subscribers": {
+            "get": _get("List subscribers (filters: state, kind, q; paging: limit, offset)", _ok(ENVELOPE),
+                        [_query("state"), _query("kind"), _query("q"), _query("limit", "integer"),
+                         _query("offset", "integer")], "subscribers"),
+            "post": _write("Add a webhook subscriber (secret shown once) or request an email subscription "
+                           "(confirmed by mail)", SUBSCRIBER_CREATE, {**_ok(_ref("Subscriber"), 201, "Created"),
+                                                                      **_ok(ENVELOPE, 202, "Accepted")},
+                           None, "subscribers")},
+        "/api/v1/subscribers/{sub_id}": {
+            "get": _get("Get a subscriber", _ok(_ref("Subscriber")), [_int_path("sub_id")], "subscribers"),
+            "delete": _write("Remove a subscriber", None, _ok(_ref("Subscriber")), [_int_path("sub_id")],
+                             "subscribers")},
+        "/api/v1/outbox": {"get": _get(
+            "Outbox rows, newest first, with counts per status (filters: status, subscriber_id, incident_id)",
+            _ok(ENVELOPE), [_query("status"), _query("subscriber_id"), _query("incident_id"),
+                            _query("limit", "integer"), _query("offset", "integer")], "subscribers")},
+        "/api/v1/outbox/{row_id}": {"get": _get("One outbox row: state, attempts, last error", _ok(ENVELOPE),
+                                                [_int_path("row_id")], "subscribers")},
+        "/api/v1/outbox/{row_id}/retry": {"post": _write("Retry a failed row now", None, _ok(ENVELOPE),
+                                                         [_int_path("row_id")], "subscribers")},
+        "/api/v1/accounts": {
+            "get": _get("List customer accounts (filters: owner, tier, q; sort: arr, name or renewal)",
+                        _ok(ENVELOPE), [_query("owner"), _query("tier"), _query("q"), _query("sort")], "accounts"),
+            "post": _write("Create or update an account by its CRM id", ENVELOPE_IN, _ok(ENVELOPE, 201, "Created"),
+                           None, "accounts")},
+        "/api/v1/accounts/{external_id}": {
+            "get": _get("Get an account by its CRM id", _ok(ENVELOPE), [_path_param("external_id")], "accounts"),
+            "patch": _write("Change an account's fields", ENVELOPE_IN, _ok(ENVELOPE), [_path_param("external_id")],
+                            "accounts"),
+            "delete": _write("Archive an account", None, _ok(ENVELOPE), [_path_param("external_id")],
+                             "accounts")},
+        "/api/v1/incidents/{public_id}/affected-accounts": {"get": _get(
+            "Accounts using an affected component: ARR, tier, renewal, owner, outage minutes; ARR at risk",
+            _ok(ENVELOPE), pid, "accounts")},
+        "/api/v1/sla": {"get": _get("SLA report per account for a period (from, to: dates; account)",
+                                    _ok(ENVELOPE), [_query("from"), _query("to"), _query("account"), _query("format")],
+                                    "accounts")},
+        "/api/v1/sla/at-risk": {"get": _get("Accounts at risk, largest ARR first, with the reasons",
+                                            _ok(ENVELOPE), [], "accounts")},
     }
     return {
         "openapi": "3.1.0",

@@ -30,6 +30,10 @@ def _world():
     db.session.add(tpl)
     db.session.commit()
     token, _ = create_token("walker", "read")
+    from statuspage.models import Account
+
+    db.session.add(Account(external_id="CRM-1", name="Globex"))
+    db.session.commit()
     now = utcnow()
     maint = maint_svc.schedule_maintenance(name="DB upgrade", scheduled_for=now + dt.timedelta(days=1),
                                            scheduled_until=now + dt.timedelta(days=1, hours=1),
@@ -121,6 +125,7 @@ def test_a_read_token_cannot_write_through_the_api(app, client):
 # POST endpoints that are not forms, each with why it needs no CSRF token.
 CSRF_EXEMPT = {
     "ping.ping": "heartbeat push URL for cron jobs and scripts; authorized by its secret token, no session",
+    "subscribe.unsubscribe": "RFC 8058 one-click unsubscribe from mail clients; authorized by the signed token",
 }
 
 
