@@ -94,6 +94,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
     register_template_helpers(app)
     logging.getLogger("statuspage").setLevel(logging.INFO)
+
+    from .web.fast_public import FastPublicCache
+
+    app.wsgi_app = FastPublicCache(app)  # type: ignore[method-assign]
     return app
 
 

@@ -141,7 +141,7 @@ class Settings:
     public_max_age: int = 10
     public_stale_while_revalidate: int = 30
     render_cache_entries: int = 512
-    version_check_interval: float = 0.0
+    version_check_interval: float = 0.5
     # Outbox delivery: how long a claimed batch stays reserved (renewed as it progresses) before another
     # worker may take it over (a dead worker's batch), and how many permanent bounces quarantine a subscriber.
     outbox_lease_seconds: float = 120.0
@@ -169,6 +169,15 @@ def _ensure_secret_key(instance_path: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def _version_check_interval(env: Mapping[str, str]) -> float:
+    # Public caches may trust the site version they read for this long; ≤ 1 s keeps the promise that a
+    # change is visible on every replica within a second.
+    value = env_float(env, "STATUSPAGE_VERSION_CHECK_INTERVAL", 0.5, minimum=0.0)
+    if value > 1.0:
+        raise SettingsError(f"STATUSPAGE_VERSION_CHECK_INTERVAL: must be ≤ 1 (seconds), got {value}")
+    return value
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Path | None = None) -> Settings:
@@ -232,7 +241,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         public_stale_while_revalidate=env_int(env, "STATUSPAGE_PUBLIC_STALE_WHILE_REVALIDATE", 30,
                                               minimum=0, maximum=86400),
         render_cache_entries=env_int(env, "STATUSPAGE_RENDER_CACHE_ENTRIES", 512, minimum=0, maximum=100000),
-        version_check_interval=env_float(env, "STATUSPAGE_VERSION_CHECK_INTERVAL", 0.0, minimum=0.0),
+        version_check_interval=_version_check_interval(env),
         outbox_lease_seconds=env_float(env, "STATUSPAGE_OUTBOX_LEASE", 120.0, minimum=1.0),
         mail_bounce_limit=env_int(env, "STATUSPAGE_MAIL_BOUNCE_LIMIT", 3, minimum=1),
         webhook_failure_limit=env_int(env, "STATUSPAGE_WEBHOOK_FAILURE_LIMIT", 5, minimum=1),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 
 import markdown as md
@@ -18,10 +19,16 @@ ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "code", "pre", "ul", "ol", 
 
 def render_markdown(text: str | None) -> Markup:
     """Markdown to HTML, then sanitized: no script, no handlers, links get rel=noopener nofollow."""
+    return Markup(_render_markdown(text or ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _render_markdown(text: str) -> str:
+    # Pure function of the text; incident pages re-render the same bodies on every cache miss.
     html = md.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
     clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
                       url_schemes={"http", "https", "mailto"}, link_rel="noopener nofollow ugc")
-    return Markup(clean)
+    return clean
 
 
 def local_time(value: dt.datetime | None, tz_name: str = "UTC", fmt: str = "%b %d, %Y %H:%M") -> str:

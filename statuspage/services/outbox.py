@@ -8,8 +8,8 @@ Claiming (exactly once across worker processes):
 A claim is a lease: rows of a worker that died while 'sending' become claimable again once
 ``claimed_until`` passes; a live worker renews the lease each time it records progress.
 
-Outcomes are committed in small groups (``GROUP_SIZE`` rows or ``GROUP_SECONDS``), so a crash re-sends at
-most one group, never loses a row. Transient failures (connection trouble, 4xx) retry with exponential
+Outcomes are committed in small groups (``GROUP_SIZE`` rows or ``GROUP_SECONDS``), so a crash re-sends
+what was sent but not yet recorded — about one group, at most the claimed batch — and never loses a row. Transient failures (connection trouble, 4xx) retry with exponential
 backoff and jitter; permanent ones (5xx) fail the row and count a bounce on the subscriber, who is
 quarantined after ``settings.mail_bounce_limit`` consecutive bounces (webhooks: after
 ``settings.webhook_failure_limit`` consecutive failed attempts of any kind).
@@ -48,7 +48,7 @@ from .notify import EVENTS
 
 log = logging.getLogger("statuspage.outbox")
 
-GROUP_SIZE = 50  # outcomes per commit: the most a crash can re-send
+GROUP_SIZE = 50  # outcomes per commit: roughly what a crash can re-send
 GROUP_SECONDS = 2.0
 BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 3600.0
@@ -347,7 +347,8 @@ class _Recorder:
             if self.sent:
                 session.execute(update(O).where(O.c.id == bindparam("b_id")).values(
                     status="sent", sent_at=bindparam("b_now"), attempts=bindparam("b_attempts"),
-                    message_id=bindparam("b_mid"), claimed_by=None, claimed_until=None), self.sent)
+                    # claimed_by stays: a sent row records which worker delivered it.
+                    message_id=bindparam("b_mid"), claimed_until=None), self.sent)
             if self.retry:
                 session.execute(update(O).where(O.c.id == bindparam("b_id")).values(
                     status="pending", attempts=bindparam("b_attempts"), last_error=bindparam("b_err"),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..extensions import db
@@ -28,6 +29,22 @@ def bump_site_version() -> None:
     if result.rowcount == 0:
         db.session.add(SiteVersion(id=1, version=2, changed_at=utcnow()))
         db.session.flush()
+    db.session.info["site_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _site_changed_here(session: Session) -> None:
+    # This process's memoised site version is stale at once; other processes see it within
+    # STATUSPAGE_VERSION_CHECK_INTERVAL.
+    if session.info.pop("site_changed", False):
+        from ..web.public_cache import note_local_change
+
+        note_local_change()
+
+
+@event.listens_for(Session, "after_rollback")
+def _site_change_undone(session: Session) -> None:
+    session.info.pop("site_changed", None)
 
 
 def current_site_version() -> int:

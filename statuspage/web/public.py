@@ -14,9 +14,11 @@ from collections import defaultdict
 
 from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup, escape
+from sqlalchemy import or_, select
 
 from ..db import utcnow
-from ..models import Component, Incident
+from ..extensions import db
+from ..models import Component, Incident, IncidentComponent
 from ..models.constants import STATUS_LABELS
 from ..services import public_site as ps
 from ..services.site import get_page
@@ -55,20 +57,38 @@ def _weights_text(weights: Weights) -> str:
 
 def _day_incident_names(components: list[Component], first_day: dt.date, now: dt.datetime
                         ) -> dict[tuple[int, dt.date], list[str]]:
-    """(component id, UTC day) → names of published incidents affecting it that day."""
+    """(component id, UTC day) → names of published incidents affecting it that day.
+
+    A lean column query (no ORM objects): this runs on every cache-miss render of the trust page.
+    """
     start = dt.datetime.combine(first_day, dt.time(), dt.UTC)
     out: dict[tuple[int, dt.date], list[str]] = defaultdict(list)
-    ids = {c.id for c in components}
-    for inc in ps.incidents_overlapping(start, now, list(ids)):
-        began = max(ps.incident_time(inc), start)
-        ended = inc.resolved_at or now
+    ids = [c.id for c in components]
+    if not ids:
+        return out
+    began_sql = ps.func_coalesce_began()
+    rows = db.session.execute(
+        select(Incident.name, began_sql.label("began"), Incident.resolved_at, IncidentComponent.component_id)
+        .join(IncidentComponent, IncidentComponent.incident_id == Incident.id)
+        .where(Incident.kind == "incident", Incident.published_at.is_not(None),
+               or_(Incident.resolved_at.is_(None), Incident.resolved_at >= start), began_sql < now,
+               IncidentComponent.component_id.in_(ids))).all()
+    for name, began_raw, resolved_at, cid in rows:
+        began = _as_utc(began_raw)
+        began = max(began, start)
+        ended = resolved_at or now
         day, last = began.date(), max(ended, began).date()
-        comp_ids = [ic.component_id for ic in inc.components if ic.component_id in ids]
         while day <= last:
-            for cid in comp_ids:
-                out[(cid, day)].append(inc.name)
+            out[(cid, day)].append(name)
             day += dt.timedelta(days=1)
     return out
+
+
+def _as_utc(value) -> dt.datetime:
+    # A CASE expression loses the column type: SQLite hands back text, PostgreSQL a naive datetime.
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def bars_html(comp: Component, bars, names: dict[tuple[int, dt.date], list[str]]) -> Markup:

@@ -30,7 +30,25 @@ from ..extensions import db
 from ..models import SiteVersion
 
 EXPORT_ENVIRON_KEY = "statuspage.export"
+# Bumped after this process commits a public change, so its own next read skips the memoised version.
+_local_changes = [0]
+
+
+def note_local_change() -> None:
+    """Called after a commit that bumped the site version (see services.site)."""
+    _local_changes[0] += 1
 _VERSION_QUERY = select(SiteVersion.version, SiteVersion.changed_at).where(SiteVersion.id == 1)
+
+
+@dataclass(frozen=True)
+class PathMeta:
+    """How a cached public path is validated: does it change with the minute, does it allow CORS."""
+
+    time_sensitive: bool
+    cors: bool
+
+
+MAX_FAST_PATHS = 10_000
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,10 @@ class RenderCache:
                 self.misses += 1
             return entry
 
+    def peek(self, key: tuple) -> CachedResponse | None:
+        """A lookup for the WSGI fast path: no LRU bookkeeping, no lock (dict reads are atomic)."""
+        return self._data.get(key)
+
     def put(self, key: tuple, entry: CachedResponse) -> None:
         if self.max_entries <= 0:
             return
@@ -89,12 +111,14 @@ class SiteState:
 
     def __init__(self, interval: float = 0.0):
         self.interval = interval
-        self._cached: tuple[float, int, dt.datetime] | None = None
+        self._cached: tuple[float, int, dt.datetime, int] | None = None
         self._lock = threading.Lock()
 
     def read(self) -> tuple[int, dt.datetime]:
-        if self.interval > 0 and self._cached is not None and time.monotonic() - self._cached[0] < self.interval:
-            return self._cached[1], self._cached[2]
+        cached = self._cached
+        if (self.interval > 0 and cached is not None and time.monotonic() - cached[0] < self.interval
+                and cached[3] == _local_changes[0]):
+            return cached[1], cached[2]
         # A plain connection and a pre-compiled statement, not the ORM session: this read is all a
         # cached request costs, so it must stay a few dozen microseconds.
         with db.engine.connect() as conn:
@@ -104,7 +128,7 @@ class SiteState:
         else:
             version, changed_at = int(row[0]), row[1]
         with self._lock:
-            self._cached = (time.monotonic(), version, changed_at)
+            self._cached = (time.monotonic(), version, changed_at, _local_changes[0])
         return version, changed_at
 
 
@@ -150,6 +174,24 @@ def _not_modified_since(header: str, last_modified: dt.datetime) -> bool:
     return last_modified.replace(microsecond=0) <= since
 
 
+def validators(version: int, changed_at: dt.datetime, minute: int, path: str, meta: PathMeta,
+               app=None) -> tuple[str, dt.datetime, list[tuple[str, str]]]:
+    """(ETag, Last-Modified, common headers) of a public response — shared by the view and the fast path."""
+    tag = hashlib.blake2b(path.encode(), digest_size=6).hexdigest()
+    etag = f'W/"v{version}-{minute}-{tag}"' if meta.time_sensitive else f'W/"v{version}-{tag}"'
+    last_modified = changed_at
+    if meta.time_sensitive:
+        last_modified = max(changed_at, dt.datetime.fromtimestamp(minute * 60, dt.UTC))
+    settings = (app or current_app).extensions["statuspage.settings"]
+    common = [("ETag", etag),
+              ("Last-Modified", format_datetime(last_modified.astimezone(dt.UTC), usegmt=True)),
+              ("Cache-Control", f"public, max-age={settings.public_max_age}, "
+                                f"stale-while-revalidate={settings.public_stale_while_revalidate}")]
+    if meta.cors:
+        common.append(("Access-Control-Allow-Origin", "*"))
+    return etag, last_modified, common
+
+
 def public_cached(time_sensitive: bool = False, cors: bool = False) -> Callable:
     """Wrap a public GET view: ETag/Last-Modified/304, Cache-Control and the per-process render cache.
 
@@ -169,16 +211,8 @@ def public_cached(time_sensitive: bool = False, cors: bool = False) -> Callable:
             version, changed_at = site.read()
             minute = int(time.time() // 60) if time_sensitive else 0
             path = request.full_path if request.query_string else request.path
-            tag = hashlib.blake2b(path.encode(), digest_size=6).hexdigest()
-            etag = f'W/"v{version}-{minute}-{tag}"' if time_sensitive else f'W/"v{version}-{tag}"'
-            last_modified = changed_at
-            if time_sensitive:
-                last_modified = max(changed_at, dt.datetime.fromtimestamp(minute * 60, dt.UTC))
-            common = [("ETag", etag), ("Last-Modified", format_datetime(last_modified.astimezone(dt.UTC),
-                                                                        usegmt=True)),
-                      ("Cache-Control", cache_control())]
-            if cors:
-                common.append(("Access-Control-Allow-Origin", "*"))
+            meta = PathMeta(time_sensitive, cors)
+            etag, last_modified, common = validators(version, changed_at, minute, path, meta)
             inm = request.headers.get("If-None-Match")
             ims = request.headers.get("If-Modified-Since")
             if (inm is not None and _etag_matches(inm, etag)) or (
@@ -197,6 +231,9 @@ def public_cached(time_sensitive: bool = False, cors: bool = False) -> Callable:
                                                   "cache-control", "set-cookie", "vary"))
                 entry = CachedResponse(200, resp.get_data(), resp.content_type or "text/html; charset=utf-8", keep)
                 cache.put(key, entry)
+                paths = current_app.extensions.setdefault("statuspage.public_paths", {})
+                if len(paths) < MAX_FAST_PATHS:
+                    paths[path] = meta  # later requests for it are answered by web.fast_public
             out = Response(entry.body, status=entry.status, content_type=entry.content_type,
                            headers=list(entry.headers))
             for name, value in common:
