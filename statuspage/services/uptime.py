@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, or_, select
@@ -351,6 +352,35 @@ class ComponentBars:
         return self.figures.uptime(weights)
 
 
+# Closed days' rollups are final until the rollup job rewrites them (which moves computed_at): a
+# process keeps the last few windows it loaded and revalidates them with one aggregate query.
+_ROLLUP_CACHE: dict[tuple, tuple[Any, dict[tuple[int, dt.date], tuple]]] = {}
+_ROLLUP_CACHE_MAX = 8
+
+
+def _closed_day_rollups(ids: list[int], first: dt.date, today: dt.date) -> dict[tuple[int, dt.date], tuple]:
+    if not ids:
+        return {}
+    t = ComponentUptimeDay.__table__.c
+    conn = db.session.connection()
+    generation = conn.execute(
+        select(func.max(t.computed_at), func.count()).where(t.component_id.in_(ids), t.day >= first,
+                                                             t.day < today)).first()
+    key = (str(conn.engine.url), tuple(ids), first, today)
+    cached = _ROLLUP_CACHE.get(key)
+    if cached is not None and cached[0] == tuple(generation):
+        return cached[1]
+    # Core rows on the session's connection, not ORM objects: 50 components × 90 days must load fast.
+    stmt = (select(t.component_id, t.day, t.major_seconds, t.partial_seconds, t.degraded_seconds,
+                   t.maintenance_seconds, t.tracked_seconds, t.worst_status)
+            .where(t.component_id.in_(ids), t.day >= first, t.day < today))
+    rollups = {(row[0], row[1]): tuple(row) for row in conn.execute(stmt)}
+    if len(_ROLLUP_CACHE) >= _ROLLUP_CACHE_MAX:
+        _ROLLUP_CACHE.pop(next(iter(_ROLLUP_CACHE)))
+    _ROLLUP_CACHE[key] = (tuple(generation), rollups)
+    return rollups
+
+
 def uptime_bars(components: Sequence[Component], now: dt.datetime | None = None, *,
                 days: int = BAR_DAYS, weights: Weights | None = None) -> dict[int, ComponentBars]:
     """The last ``days`` UTC days per component: closed days from rollups, today computed live.
@@ -362,16 +392,7 @@ def uptime_bars(components: Sequence[Component], now: dt.datetime | None = None,
     today = now.date()
     first = today - dt.timedelta(days=days - 1)
     ids = [c.id for c in components]
-    rollups: dict[tuple[int, dt.date], tuple] = {}
-    if ids:
-        # Core rows on the session's connection, not ORM objects: 50 components × 90 days must load in
-        # a few milliseconds.
-        t = ComponentUptimeDay.__table__.c
-        stmt = (select(t.component_id, t.day, t.major_seconds, t.partial_seconds, t.degraded_seconds,
-                       t.maintenance_seconds, t.tracked_seconds, t.worst_status)
-                .where(t.component_id.in_(ids), t.day >= first, t.day < today))
-        for row in db.session.connection().execute(stmt):
-            rollups[(row[0], row[1])] = row
+    rollups = _closed_day_rollups(ids, first, today)
     live = _load_segments(ids, day_bounds(today)[0], day_bounds(today)[1], now)
     day_list = [first + dt.timedelta(days=i) for i in range(days)]
     wp, wd = weights.partial, weights.degraded
