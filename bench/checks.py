@@ -17,7 +17,6 @@ import argparse
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,14 +90,21 @@ def count_lines(path: Path, prefix: str) -> dict[str, int]:
     return counts
 
 
-def bare_loop(urls: list[str], threads: int) -> tuple[float, float]:
-    """The same GETs with plain requests (a session per thread). Returns (cpu seconds, wall seconds)."""
+def bare_loop(urls: list[str], threads: int, *, reuse: bool = True) -> tuple[float, float]:
+    """The same GETs with plain requests. Returns (cpu seconds, wall seconds).
+
+    reuse=True: a session per thread (keep-alive connections reused); reuse=False: a new connection per
+    GET, as our probes do (they never reuse a connection, so a server's dropped keep-alive cannot cause
+    a false alarm).
+    """
     local = threading.local()
 
     def get(url: str) -> None:
-        session = getattr(local, "session", None)
+        session = getattr(local, "session", None) if reuse else None
         if session is None:
-            session = local.session = requests.Session()
+            session = requests.Session()
+            if reuse:
+                local.session = session
         try:
             r = session.get(url, timeout=5)
             r.content  # noqa: B018
@@ -202,9 +208,11 @@ def main() -> None:
         # --- bare requests loop, same GETs, same machine, same run ---
         urls = [f"http://127.0.0.1:{port}/bare/{i}" for i in range(min(args.n, len(rows) or args.n))]
         bare_cpu, bare_wall = bare_loop(urls, args.threads)
+        fresh_cpu, _fresh_wall = bare_loop(urls, args.threads, reuse=False)
 
         ours_per_check = cpu / max(1, len(rows)) * 1000
         bare_per_check = bare_cpu / len(urls) * 1000
+        fresh_per_check = fresh_cpu / len(urls) * 1000
 
         def pct(p: float) -> float:
             return lags[min(len(lags) - 1, int(p / 100 * len(lags)))] if lags else float("nan")
@@ -223,6 +231,8 @@ def main() -> None:
         print(f"{'CPU ms per check, our engine':44} {ours_per_check:>12.3f}")
         print(f"{'CPU ms per check, bare requests loop':44} {bare_per_check:>12.3f}")
         print(f"{'ratio engine / bare (goal <= 1.3)':44} {ours_per_check / bare_per_check:>12.2f}")
+        print(f"{'CPU ms per GET, bare, new connection each':44} {fresh_per_check:>12.3f}")
+        print(f"{'ratio engine / bare new-connection':44} {ours_per_check / fresh_per_check:>12.2f}")
         if args.workers > 1:
             print(f"{'results per worker':44} {sorted(per_worker.values())!s:>12}")
         print(f"{'probes seen by nginx':44} {total_hits:>12}")

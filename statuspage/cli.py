@@ -70,7 +70,7 @@ def run_command(host: str, port: int, web_workers: int, no_worker: bool, migrate
     if not no_worker:
         specs["worker"] = [sys.executable, "-m", "statuspage.cli", "worker"]
     Supervisor(specs, env=env, cwd=str(_project_root())).run()
-    click.echo(f"statuspage stopped.")
+    click.echo("statuspage stopped.")
 
 
 def _project_root():

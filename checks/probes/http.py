@@ -45,18 +45,22 @@ _CHUNK = 64 * 1024
 # --------------------------------------------------------------------------- transport plumbing
 
 
-class _DeadlineHTTPConnection(HTTPConnection):
-    """Registers its socket with the thread's deadline as soon as it exists, and notes the peer."""
+class _DeadlineSocketMixin:
+    """Registers a connection's socket with the thread's deadline as soon as it exists."""
 
     peer_ip: str | None = None
     peer_cert: bytes | None = None
 
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
+        sock = super()._new_conn()  # type: ignore[misc]
         deadline = current_deadline()
         if deadline is not None:
             deadline.register(sock)
         return sock
+
+
+class _DeadlineHTTPConnection(_DeadlineSocketMixin, HTTPConnection):
+    """Registers its socket with the thread's deadline as soon as it exists, and notes the peer."""
 
     def connect(self) -> None:
         super().connect()
@@ -64,18 +68,8 @@ class _DeadlineHTTPConnection(HTTPConnection):
         self.peer_ip = _peer_ip(self.sock) if self.sock is not None else None
 
 
-class _DeadlineHTTPSConnection(HTTPSConnection):
+class _DeadlineHTTPSConnection(_DeadlineSocketMixin, HTTPSConnection):
     """HTTPS flavour of :class:`_DeadlineHTTPConnection` (registered before the handshake)."""
-
-    peer_ip: str | None = None
-    peer_cert: bytes | None = None
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        deadline = current_deadline()
-        if deadline is not None:
-            deadline.register(sock)
-        return sock
 
     def connect(self) -> None:
         super().connect()

@@ -1,6 +1,13 @@
 """The domain model. Every table of the product is declared here (one module per area)."""
 
-from .accounts import Account, AccountComponent, AccountContact, AccountOutreach, AccountTeamMember, AccountWatch
+from .accounts import (
+    Account,
+    AccountComponent,
+    AccountContact,
+    AccountOutreach,
+    AccountTeamMember,
+    AccountWatch,
+)
 from .audit import AuditLog
 from .checks import Check, CheckResult, CheckRollup
 from .components import Component, ComponentGroup, ComponentStatusInterval, ComponentUptimeDay

@@ -28,9 +28,8 @@ import hashlib
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import render_template
 from sqlalchemy import select
 
 from ..db import utcnow

@@ -72,16 +72,20 @@ def find_incident(public_id: str, kind: str | None = "incident") -> Incident | N
     return db.session.scalar(query)
 
 
+def find_component(key: Any) -> Component | None:
+    """A component by object, id or slug (None when unknown)."""
+    if isinstance(key, Component):
+        return key
+    if isinstance(key, int):
+        return db.session.get(Component, key)
+    return db.session.scalar(select(Component).where(Component.slug == str(key)))
+
+
 def resolve_components(statuses: Mapping[Any, str] | None) -> dict[Component, str]:
     """{component id | slug | Component: status} → {Component: status}, validated."""
     out: dict[Component, str] = {}
     for key, status in (statuses or {}).items():
-        if isinstance(key, Component):
-            comp = key
-        elif isinstance(key, int):
-            comp = db.session.get(Component, key)
-        else:
-            comp = db.session.scalar(select(Component).where(Component.slug == str(key)))
+        comp = find_component(key)
         if comp is None or comp.archived_at is not None:
             raise IncidentError(f"unknown component {key!r}", f"components.{key}")
         if status not in COMPONENT_STATUSES:

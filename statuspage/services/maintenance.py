@@ -20,7 +20,7 @@ from ..extensions import db
 from ..models import Component, Incident, IncidentComponent
 from . import notify
 from .audit import Actor, record
-from .incidents import IncidentError, _new_update, _recompute, _snapshot, new_public_id
+from .incidents import IncidentError, _new_update, _recompute, _snapshot, find_component, new_public_id
 from .site import bump_site_version
 
 ACTIVE = ("in_progress", "verifying")
@@ -41,12 +41,7 @@ class AdvanceReport:
 def _components(ids: Iterable) -> list[Component]:
     comps = []
     for key in ids:
-        if isinstance(key, Component):
-            comp = key
-        elif isinstance(key, int):
-            comp = db.session.get(Component, key)
-        else:
-            comp = db.session.scalar(select(Component).where(Component.slug == str(key)))
+        comp = find_component(key)
         if comp is None or comp.archived_at is not None:
             raise IncidentError(f"unknown component {key!r}", "components")
         if comp not in comps:

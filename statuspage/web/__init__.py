@@ -5,12 +5,12 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from . import auth  # noqa: F401  (user loader)
-    from .api_v2 import bp as api_v2_bp
-    from .feeds import bp as feeds_bp
     from .admin import bp as admin_bp
     from .api_v1 import bp as api_v1_bp
     from .api_v1 import register_api_error_handlers
+    from .api_v2 import bp as api_v2_bp
     from .auth import bp as auth_bp
+    from .feeds import bp as feeds_bp
     from .health import bp as health_bp
     from .public import bp as public_bp
 

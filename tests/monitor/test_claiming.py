@@ -4,12 +4,12 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from checks.result import ProbeResult
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import Check, CheckResult
 from statuspage.services.monitor import claim_due_checks, record_results, release_claims
 from statuspage.services.schedule import next_slot_after
-from checks.result import ProbeResult
 
 from .helpers import apply_yaml
 

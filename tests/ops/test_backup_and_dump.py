@@ -1,6 +1,5 @@
 """Backups restore what was there; a dump loads into an empty database of the other kind."""
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
