@@ -96,6 +96,15 @@ def _reset_tables(app) -> None:
         db.create_all()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_memos():
+    """Per-process memos (monitoring delay) must not leak from one test's database into the next."""
+    from statuspage.services import public_site
+
+    public_site._DELAY_MEMO[0] = 0.0
+    yield
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_backend(request) -> str:
     return request.param

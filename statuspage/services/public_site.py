@@ -52,11 +52,32 @@ IMPACT_LABELS = {"none": "No impact", "minor": "Minor", "major": "Major", "criti
 class Overall:
     indicator: str
     description: str
+    delayed: bool = False  # no worker has run checks lately: the statuses may be stale
 
     @property
     def status(self) -> str:
         """The component status word whose colour the banner takes."""
-        return INDICATOR_STATUS[self.indicator]
+        return "stale" if self.delayed and self.indicator == "none" else INDICATOR_STATUS[self.indicator]
+
+
+_DELAY_MEMO: list = [0.0, False]
+DELAY_MEMO_SECONDS = 5.0
+
+
+def monitoring_delayed() -> bool:
+    """Whether monitoring data is stale (see services.selfcheck), memoised per process for 5 s."""
+    import time
+
+    from flask import current_app
+
+    from .selfcheck import monitoring_state
+
+    now = time.monotonic()
+    if now - _DELAY_MEMO[0] > DELAY_MEMO_SECONDS:
+        stale_after = current_app.extensions["statuspage.settings"].monitoring_stale_after
+        _DELAY_MEMO[1] = monitoring_state(stale_after).delayed
+        _DELAY_MEMO[0] = now
+    return bool(_DELAY_MEMO[1])
 
 
 def public_components() -> list[Component]:
@@ -101,7 +122,13 @@ def overall_status(components: list[Component], unresolved: list[Incident],
             indicator = impact
     if active_maintenance and INDICATOR_RANK[indicator] < INDICATOR_RANK["maintenance"]:
         indicator = "maintenance"
-    return Overall(indicator, INDICATOR_DESCRIPTIONS[indicator])
+    description = INDICATOR_DESCRIPTIONS[indicator]
+    delayed = monitoring_delayed()
+    if delayed:
+        # Never a stale all-clear: say that the checks have not reported lately.
+        description = ("Monitoring Data Delayed" if indicator == "none"
+                       else f"{description} (monitoring data delayed)")
+    return Overall(indicator, description, delayed)
 
 
 def _published(kind: str | None):

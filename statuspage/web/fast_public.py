@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..services.public_site import monitoring_delayed
 from .public_cache import EXPORT_ENVIRON_KEY, PathMeta, _etag_matches, _not_modified_since, _state, validators
 
 
@@ -37,11 +38,12 @@ class FastPublicCache:
         with self.app.app_context():
             cache, site = _state()
             version, changed_at = site.read()
+            delayed = monitoring_delayed()
         minute = int(time.time() // 60) if meta.time_sensitive else 0
-        entry = cache.peek((version, minute, full))
+        entry = cache.peek((version, minute, full, delayed))
         if entry is None:
             return self.next(environ, start_response)
-        etag, last_modified, common = validators(version, changed_at, minute, full, meta, self.app)
+        etag, last_modified, common = validators(version, changed_at, minute, full, meta, self.app, delayed)
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims = environ.get("HTTP_IF_MODIFIED_SINCE")
         if (inm is not None and _etag_matches(inm, etag)) or (

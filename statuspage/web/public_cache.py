@@ -27,6 +27,7 @@ from flask import Response, current_app, request
 from sqlalchemy import select
 
 from ..extensions import db
+from ..services import public_site as ps
 from ..models import SiteVersion
 
 EXPORT_ENVIRON_KEY = "statuspage.export"
@@ -175,9 +176,9 @@ def _not_modified_since(header: str, last_modified: dt.datetime) -> bool:
 
 
 def validators(version: int, changed_at: dt.datetime, minute: int, path: str, meta: PathMeta,
-               app=None) -> tuple[str, dt.datetime, list[tuple[str, str]]]:
+               app=None, delayed: bool = False) -> tuple[str, dt.datetime, list[tuple[str, str]]]:
     """(ETag, Last-Modified, common headers) of a public response — shared by the view and the fast path."""
-    tag = hashlib.blake2b(path.encode(), digest_size=6).hexdigest()
+    tag = hashlib.blake2b(path.encode(), digest_size=6).hexdigest() + ("-stale" if delayed else "")
     etag = f'W/"v{version}-{minute}-{tag}"' if meta.time_sensitive else f'W/"v{version}-{tag}"'
     last_modified = changed_at
     if meta.time_sensitive:
@@ -212,13 +213,14 @@ def public_cached(time_sensitive: bool = False, cors: bool = False) -> Callable:
             minute = int(time.time() // 60) if time_sensitive else 0
             path = request.full_path if request.query_string else request.path
             meta = PathMeta(time_sensitive, cors)
-            etag, last_modified, common = validators(version, changed_at, minute, path, meta)
+            delayed = ps.monitoring_delayed()
+            etag, last_modified, common = validators(version, changed_at, minute, path, meta, delayed=delayed)
             inm = request.headers.get("If-None-Match")
             ims = request.headers.get("If-Modified-Since")
             if (inm is not None and _etag_matches(inm, etag)) or (
                     inm is None and ims is not None and _not_modified_since(ims, last_modified)):
                 return Response(status=304, headers=common)
-            key = (version, minute, path)
+            key = (version, minute, path, delayed)
             entry = cache.get(key)
             if entry is None:
                 resp = current_app.make_response(view(*args, **kwargs))

@@ -49,3 +49,20 @@ def test_recent_check_runs_mean_current(app, client):
     db.session.commit()
     assert client.get("/healthz/monitoring").status_code == 200
     assert alert_if_monitoring_delayed(300) is False
+
+
+def test_the_trust_page_and_api_say_monitoring_is_delayed_instead_of_all_clear(app, client):
+    apply_yaml(CFG)
+    assert client.get("/api/v2/status.json").json["status"]["description"] == "All Systems Operational"
+    now = utcnow()
+    db.session.add(WorkerHeartbeat(id="w1", hostname="h", pid=1, started_at=now, last_seen_at=now,
+                                   last_checks_at=now - dt.timedelta(seconds=900)))
+    db.session.commit()
+    from statuspage.services import public_site
+
+    public_site._DELAY_MEMO[0] = 0.0  # as if its 5 s memo ran out
+    status = client.get("/api/v2/status.json").json["status"]
+    assert status["description"] == "Monitoring Data Delayed"
+    html = client.get("/").get_data(as_text=True)
+    assert "Monitoring Data Delayed" in html and "All Systems Operational" not in html
+    assert "have not reported recently" in html
