@@ -47,9 +47,35 @@ def test_backup_then_restore_brings_back_the_data(app, runner, tmp_path):
     assert _snapshot() == before
 
 
+API_PATHS = [
+    "/api/v2/summary.json", "/api/v2/status.json", "/api/v2/components.json", "/api/v2/incidents.json",
+    "/api/v2/incidents/unresolved.json", "/api/v2/scheduled-maintenances.json",
+    "/api/v1/components", "/api/v1/component-groups", "/api/v1/checks", "/api/v1/incidents",
+    "/api/v1/maintenance", "/api/v1/subscribers", "/api/v1/accounts", "/api/v1/accounts/CRM-0001",
+]
+
+
+def _responses(client, token):
+    out = {}
+    for path in API_PATHS:
+        resp = client.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert resp.status_code == 200, (path, resp.status_code)
+        out[path] = resp.get_json()
+    return out
+
+
 @pytest.mark.parametrize("db_backend", ["sqlite"])
 def test_sqlite_dump_loads_into_postgresql_unchanged(app, runner, tmp_path, worker_id, db_backend):
     _populate()
+    from statuspage.services.audit import Actor
+    from statuspage.services.incidents import declare_incident, post_update
+    from statuspage.services.users import create_token
+
+    inc = declare_incident(name="Dump me", impact="major", components={"api": "major_outage"},
+                           body="Investigating **it**.", actor=Actor.system("test"))
+    post_update(inc, status="identified", body="Found it.", actor=Actor.system("test"))
+    _, token = create_token("dump-test", "read")
+    api_before = _responses(app.test_client(), token)
     before = _snapshot()
     out = runner.invoke(args=["dump", str(tmp_path / "all.jsonl.gz")])
     assert out.exit_code == 0, out.output
@@ -60,6 +86,10 @@ def test_sqlite_dump_loads_into_postgresql_unchanged(app, runner, tmp_path, work
         loaded = pg_app.test_cli_runner().invoke(args=["load", str(tmp_path / "all.jsonl.gz")])
         assert loaded.exit_code == 0, loaded.output
         assert _snapshot() == before
+        # every /api/v2 and /api/v1 answer is the same on the new database
+        api_after = _responses(pg_app.test_client(), token)
+        for path in API_PATHS:
+            assert api_after[path] == api_before[path], path
         # identity sequences continue after the loaded ids
         new = Component(slug="new-one", name="New")
         db.session.add(new)
