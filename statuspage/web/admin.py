@@ -115,6 +115,18 @@ def dashboard():
         maintenance=maint_svc.upcoming_maintenance(now, limit=10))
 
 
+@bp.get("/checks/<slug>")
+@require_role(*EVERYONE)
+def check_detail(slug: str):
+    from ..services.monitor import latency_24h
+
+    check = db.session.scalar(select(Check).where(Check.slug == slug))
+    if check is None:
+        abort(404)
+    return render_template("admin/check.html", check=check, latency=latency_24h(check.id),
+                           last=check.last_result or {})
+
+
 @bp.post("/checks/<slug>/silence")
 @require_role(*WRITERS)
 def check_silence(slug: str):

@@ -462,7 +462,10 @@ def checks():
 @bp.get("/checks/<slug>")
 @api_auth("read")
 def check(slug: str):
-    return jsonify(check_json(_check(slug)))
+    from ..services.monitor import latency_24h
+
+    c = _check(slug)
+    return jsonify({**check_json(c), "latency_24h": latency_24h(c.id)})
 
 
 @bp.post("/checks/<slug>/silence")

@@ -33,6 +33,11 @@ def _world():
     from statuspage.models import Account
 
     db.session.add(Account(external_id="CRM-1", name="Globex"))
+    from statuspage.models import Check
+
+    db.session.add(Check(slug="api", component_id=api.id, kind="tcp", target="127.0.0.1:9",
+                         spec={"id": "api", "kind": "tcp", "host": "127.0.0.1", "port": 9},
+                         interval_seconds=30, timeout_seconds=5))
     db.session.commit()
     now = utcnow()
     maint = maint_svc.schedule_maintenance(name="DB upgrade", scheduled_for=now + dt.timedelta(days=1),

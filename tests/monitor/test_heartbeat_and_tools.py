@@ -87,3 +87,22 @@ def test_latency_24h_has_24_hourly_points(app, target):
     tick(utcnow() + dt.timedelta(seconds=11))
     points = latency_24h(db.session.scalar(select(Check.id)))
     assert len(points) == 24 and points[-1]["runs"] == 1 and points[-1]["p50_ms"] is not None
+
+
+def test_console_and_api_show_the_latest_result_state_and_24h_latency(app, client, target):
+    from statuspage.services.users import create_token, create_user
+
+    url = target.set("/h", status=503)
+    apply_yaml(one_component(url))
+    tick(utcnow() + dt.timedelta(seconds=11))
+    _, token = create_token("reader", "read")
+    body = client.get("/api/v1/checks/api-health", headers={"Authorization": f"Bearer {token}"}).json
+    assert body["last_result"]["conditions"][0]["resolved"] == "[STATUS] (503) < 400"
+    assert len(body["latency_24h"]) == 24 and body["latency_24h"][-1]["failures"] == 1
+    create_user("viewer@acme.example", "viewer", "correct horse battery")
+    with client.session_transaction() as sess:
+        user = db.session.scalar(select(__import__("statuspage.models", fromlist=["User"]).User))
+        sess["_user_id"] = user.get_id()
+        sess["_fresh"] = True
+    html = client.get("/admin/checks/api-health").get_data(as_text=True)
+    assert "[STATUS] (503) &lt; 400" in html and "Last 24 hours" in html
