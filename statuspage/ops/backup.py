@@ -39,6 +39,22 @@ def _sqlite_path() -> Path:
     return Path(url.database)
 
 
+def _run_pg_tool(tool: str, options: list[str], fallback: str, *, dbname_flag: str | None = None,
+                 trailing: list[str] | None = None) -> None:
+    """Run pg_dump/pg_restore against the app's database (password through PGPASSWORD, not argv)."""
+    exe = shutil.which(tool)
+    if exe is None:
+        raise BackupError(f"{tool} is not installed; install postgresql-client, or {fallback}")
+    url = db.engine.url
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    target = [dbname_flag, url.database or ""] if dbname_flag else [url.database or ""]
+    args = [exe, *options, "-h", url.host or "localhost", "-p", str(url.port or 5432),
+            "-U", url.username or "postgres", *target, *(trailing or [])]
+    proc = subprocess.run(args, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BackupError(f"{tool} failed: {proc.stderr.strip()}")
+
+
 def backup(path: str) -> str:
     """Write a consistent backup of the live database to `path`; returns a description."""
     backend = db.engine.url.get_backend_name()
@@ -52,16 +68,7 @@ def backup(path: str) -> str:
             dst.close()
             src.close()
         return f"SQLite online backup written to {path}"
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        raise BackupError("pg_dump is not installed; install postgresql-client, or use `statuspage dump`")
-    url = db.engine.url
-    env = {**os.environ, "PGPASSWORD": url.password or ""}
-    args = [pg_dump, "--format=custom", "--no-owner", f"--file={path}", "-h", url.host or "localhost",
-            "-p", str(url.port or 5432), "-U", url.username or "postgres", url.database or ""]
-    proc = subprocess.run(args, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise BackupError(f"pg_dump failed: {proc.stderr.strip()}")
+    _run_pg_tool("pg_dump", ["--format=custom", "--no-owner", f"--file={path}"], "use `statuspage dump`")
     return f"pg_dump (custom format) written to {path}"
 
 
@@ -86,16 +93,8 @@ def restore(path: str) -> str:
             dst.close()
             src.close()
         return f"restored SQLite database from {path}"
-    pg_restore = shutil.which("pg_restore")
-    if pg_restore is None:
-        raise BackupError("pg_restore is not installed; install postgresql-client, or use `statuspage load`")
-    url = db.engine.url
-    env = {**os.environ, "PGPASSWORD": url.password or ""}
-    args = [pg_restore, "--clean", "--if-exists", "--no-owner", "--single-transaction", "-h", url.host or "localhost",
-            "-p", str(url.port or 5432), "-U", url.username or "postgres", "-d", url.database or "", path]
-    proc = subprocess.run(args, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise BackupError(f"pg_restore failed: {proc.stderr.strip()}")
+    _run_pg_tool("pg_restore", ["--clean", "--if-exists", "--no-owner", "--single-transaction"],
+                 "use `statuspage load`", dbname_flag="-d", trailing=[path])
     return f"restored PostgreSQL database from {path}"
 
 
