@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..db import write_intent
 from ..services.public_site import monitoring_delayed
 from .public_cache import EXPORT_ENVIRON_KEY, PathMeta, _etag_matches, _not_modified_since, _state, validators
 
@@ -35,10 +36,15 @@ class FastPublicCache:
         meta = paths.get(full) if paths else None
         if meta is None:
             return self.next(environ, start_response)
-        with self.app.app_context():
-            cache, site = _state()
-            version, changed_at = site.read()
-            delayed = monitoring_delayed()
+        # A read: never take SQLite's write lock here (that would queue behind any writer).
+        intent = write_intent.set(False)
+        try:
+            with self.app.app_context():
+                cache, site = _state()
+                version, changed_at = site.read()
+                delayed = monitoring_delayed()
+        finally:
+            write_intent.reset(intent)
         minute = int(time.time() // 60) if meta.time_sensitive else 0
         entry = cache.peek((version, minute, full, delayed))
         if entry is None:
