@@ -47,7 +47,7 @@ test: install-test browser
 
 # Public page benchmark (wrk, nginx and gunicorn; on a fresh machine: apt-get install -y wrk nginx).
 bench-public: install-test
-	$(BIN)/python bench/public.py
+	$(BIN)/python bench/public_page.py
 
 lint: install-test
 	$(BIN)/ruff check statuspage checks tests bench

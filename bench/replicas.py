@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# bench/public.py would shadow the `public` package that aiosmtpd imports.
+# bench/public_page.py would shadow the `public` package that aiosmtpd imports.
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 _spec = importlib.util.spec_from_file_location("bench_checks", ROOT / "bench" / "checks.py")

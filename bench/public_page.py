@@ -2,7 +2,7 @@
 
     apt-get install -y wrk nginx          # once, on a fresh Debian machine
     make install-test                     # or: pip install -e '.[test]'
-    python bench/public.py [--duration 10] [--connections 32]
+    python bench/public_page.py [--duration 10] [--connections 32]
 
 A realistic page (50 components in 8 groups, 90 days of status history, 200 past incidents) in a
 temporary SQLite database, then with wrk:
