@@ -48,7 +48,7 @@ from .notify import EVENTS
 
 log = logging.getLogger("statuspage.outbox")
 
-GROUP_SIZE = 50  # outcomes per commit: roughly what a crash can re-send
+GROUP_SIZE = 200  # outcomes per commit: roughly what a crash can re-send
 GROUP_SECONDS = 2.0
 BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 3600.0
@@ -306,6 +306,7 @@ class _Recorder:
         self.bounces: list[tuple[int, str, str]] = []  # (subscriber_id, channel, error)
         self.successes: set[int] = set()
         self.last_flush = time.monotonic()
+        self.lease_renewed_at = time.monotonic()  # the claim itself set the first lease
         settings = current_app.extensions["statuspage.settings"]
         self.settings = settings
         self.max_attempts = int(_cfg("MAX_ATTEMPTS", MAX_ATTEMPTS))
@@ -345,10 +346,16 @@ class _Recorder:
         session = db.session
         try:
             if self.sent:
-                session.execute(update(O).where(O.c.id == bindparam("b_id")).values(
-                    status="sent", sent_at=bindparam("b_now"), attempts=bindparam("b_attempts"),
-                    # claimed_by stays: a sent row records which worker delivered it.
-                    message_id=bindparam("b_mid"), claimed_until=None), self.sent)
+                # One statement per notification (rows of one notification share a Message-ID), not one
+                # per row: sending is the hot path of a fan-out.
+                groups: dict[str | None, list[dict]] = {}
+                for row in self.sent:
+                    groups.setdefault(row["b_mid"], []).append(row)
+                for mid, rows in groups.items():
+                    session.execute(update(O).where(O.c.id.in_([r["b_id"] for r in rows])).values(
+                        status="sent", sent_at=max(r["b_now"] for r in rows), attempts=O.c.attempts + 1,
+                        # claimed_by stays: a sent row records which worker delivered it.
+                        message_id=mid, claimed_until=None))
             if self.retry:
                 session.execute(update(O).where(O.c.id == bindparam("b_id")).values(
                     status="pending", attempts=bindparam("b_attempts"), last_error=bindparam("b_err"),
@@ -366,8 +373,10 @@ class _Recorder:
                 session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.worker_id)
                                 .values(messages_sent=WorkerHeartbeat.messages_sent + n_sent))
             # Renew the lease of what this run still holds: a slow, alive worker keeps its rows.
-            if self.outstanding:
-                lease = utcnow() + dt.timedelta(seconds=self.settings.outbox_lease_seconds)
+            lease_seconds = self.settings.outbox_lease_seconds
+            if self.outstanding and time.monotonic() - self.lease_renewed_at > lease_seconds / 3:
+                self.lease_renewed_at = time.monotonic()
+                lease = utcnow() + dt.timedelta(seconds=lease_seconds)
                 session.execute(update(O).where(O.c.id.in_(list(self.outstanding)),
                                                 O.c.claimed_by == self.worker_id,
                                                 O.c.status == "sending").values(claimed_until=lease))
