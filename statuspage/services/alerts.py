@@ -8,30 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
-
 from ..db import utcnow
 from ..extensions import db
-from ..models import Check, Component, Incident, IncidentComponent, OutboxMessage
+from ..models import Check, Component, OutboxMessage
 from .site import get_page
 
 log = logging.getLogger("statuspage.alerts")
-
-
-def in_maintenance(component_id: int, now: dt.datetime) -> bool:
-    """Whether a published maintenance covers the component now (in progress, or inside its window)."""
-    rows = db.session.execute(
-        select(Incident.status, Incident.scheduled_for, Incident.scheduled_until)
-        .join(IncidentComponent, IncidentComponent.incident_id == Incident.id)
-        .where(Incident.kind == "maintenance", IncidentComponent.component_id == component_id,
-               Incident.published_at.is_not(None),
-               Incident.status.in_(("scheduled", "in_progress", "verifying")))).all()
-    for status, start, end in rows:
-        if status in ("in_progress", "verifying"):
-            return True
-        if start is not None and end is not None and start <= now < end:
-            return True
-    return False
 
 
 def on_component_check_status(comp: Component, old: str, new: str, entries, now: dt.datetime, *,
@@ -39,7 +21,9 @@ def on_component_check_status(comp: Component, old: str, new: str, entries, now:
     """Called by the monitor inside its transaction when checks move a component's status."""
     if not notify or old == new:
         return
-    if in_maintenance(comp.id, now):
+    from .maintenance import is_under_maintenance
+
+    if is_under_maintenance(comp.id, now):
         log.info("component %s → %s during maintenance: no alert, no auto-incident", comp.slug, new)
         return
     failing = [(item, result) for item, result, transition in entries if transition.new_status != "up"]

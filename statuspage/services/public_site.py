@@ -236,10 +236,9 @@ def affected_public_components(inc: Incident) -> list[Component]:
 
 def public_postmortem_sections(inc: Incident) -> list[dict]:
     """The public sections of a published postmortem ([] when there is none)."""
-    pm = inc.postmortem
-    if pm is None or pm.published_at is None:
-        return []
-    return [s for s in (pm.sections or []) if isinstance(s, dict) and s.get("public") and (s.get("body") or "").strip()]
+    from .postmortems import public_sections
+
+    return public_sections(inc.postmortem)
 
 
 def get_public_incident(public_id: str) -> Incident | None:

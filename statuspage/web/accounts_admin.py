@@ -17,7 +17,7 @@ from ..services import accounts as svc
 from ..services.site import get_page
 from ..services.sla import SlaError, at_risk_accounts, formula_text, page_zone, parse_period, sla_report
 from ..services.uptime import Weights
-from .authz import EVERYONE, current_actor, require_role
+from .authz import EVERYONE, current_actor, require_role, safe_next
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin")
 
@@ -103,7 +103,7 @@ def watch(external_id: str):
     svc.watch(current_user, acc, actor=current_actor())
     db.session.commit()
     flash(f"You will get the internal digest when an incident touches {acc.name}.", "success")
-    return redirect(request.form.get("next") or url_for(".account", external_id=external_id))
+    return redirect(safe_next(request.form.get("next"), url_for(".account", external_id=external_id)))
 
 
 @bp.post("/accounts/<external_id>/unwatch")
@@ -113,7 +113,7 @@ def unwatch(external_id: str):
     svc.unwatch(current_user, acc, actor=current_actor())
     db.session.commit()
     flash(f"You no longer watch {acc.name}.", "success")
-    return redirect(request.form.get("next") or url_for(".account", external_id=external_id))
+    return redirect(safe_next(request.form.get("next"), url_for(".account", external_id=external_id)))
 
 
 @bp.post("/accounts/watch-all")

@@ -10,9 +10,9 @@ from ..models import OutboxMessage, Subscriber
 from ..models.constants import OUTBOX_STATUSES
 from ..services import subscriptions as subs
 from ..services.outbox import OutboxError, outbox_counts, retry_row
+from ..services.public_site import grouped, public_components
 from ..services.site import get_page
 from .authz import EVERYONE, current_actor, require_role
-from .public import grouped, public_components
 
 bp = Blueprint("admin_notify", __name__, url_prefix="/admin")
 PAGE_SIZE = 100

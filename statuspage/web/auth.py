@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -16,7 +14,7 @@ from ..models import User
 from ..services.audit import Actor, record
 from ..services.site import get_page
 from ..services.users import MIN_PASSWORD, UserError, authenticate, change_password
-from .authz import EVERYONE, actor_for_user, require_role
+from .authz import EVERYONE, actor_for_user, require_role, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -50,16 +48,6 @@ class PasswordForm(FlaskForm):
                             validators=[DataRequired(), EqualTo("new_password", "The passwords differ.")])
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect after login is a phishing tool."""
-    if not target:
-        return url_for("admin.dashboard")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("admin.dashboard")
-    return target
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -78,7 +66,7 @@ def login():
             user.last_login_at = utcnow()
             record(actor_for_user(), "auth.login", "user", user.id)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
         return render_template("auth/login.html", form=form, page=get_page()), status

@@ -8,6 +8,7 @@ viewer (reads only). Every console and API view declares what it needs with one 
 from __future__ import annotations
 
 import functools
+from urllib.parse import urlsplit
 
 from flask import abort, g, jsonify, redirect, request, url_for
 from flask_login import current_user
@@ -37,6 +38,17 @@ def require_role(*roles: str):
         return wrapped
 
     return decorator
+
+
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """Only same-site paths: an open redirect (after login, after a form) is a phishing tool."""
+    fallback = default or url_for("admin.dashboard")
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
 
 
 def api_error(status: int, code: str, message: str, fields: dict | None = None):

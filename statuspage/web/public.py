@@ -28,11 +28,6 @@ from .public_cache import public_cached
 
 bp = Blueprint("public", __name__)
 
-# Kept for callers of the foundation's page (same meaning as public_site.COMPONENT_INDICATOR).
-OVERALL = {status: (ind, ps.INDICATOR_DESCRIPTIONS[ind]) for status, ind in ps.COMPONENT_INDICATOR.items()}
-public_components = ps.public_components
-grouped = ps.grouped
-
 BAR_CLASS = {None: "nd", "operational": "op", "degraded_performance": "dg", "partial_outage": "pa",
              "major_outage": "ma", "under_maintenance": "mn"}
 HISTORY_MONTHS_PER_PAGE = 3

@@ -27,8 +27,8 @@ from flask import Response, current_app, request
 from sqlalchemy import select
 
 from ..extensions import db
-from ..services import public_site as ps
 from ..models import SiteVersion
+from ..services import public_site as ps
 
 EXPORT_ENVIRON_KEY = "statuspage.export"
 # Bumped after this process commits a public change, so its own next read skips the memoised version.

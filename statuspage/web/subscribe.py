@@ -13,8 +13,8 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 
 from ..extensions import csrf, db, limiter
 from ..services import subscriptions as subs
+from ..services.public_site import grouped, public_components
 from ..services.site import get_page
-from .public import grouped, public_components
 
 bp = Blueprint("subscribe", __name__)
 
