@@ -54,6 +54,15 @@ def test_two_workers_run_each_slot_once(app, app_env, target, db_backend):
         assert hits >= 3
     by_worker = db.session.execute(select(CheckResult.worker_id, func.count()).group_by(CheckResult.worker_id)).all()
     print(f"\n{db_backend}: {total_hits} runs of {n} checks; per worker: {sorted(c for _, c in by_worker)}")
-    assert len(by_worker) == 2 and min(c for _, c in by_worker) > total_hits * 0.2
+    assert len(by_worker) == 2
+    # Share of the work once both were running (one process may start seconds before the other).
+    both_up = max(db.session.execute(select(func.min(CheckResult.started_at)).group_by(CheckResult.worker_id)).scalars())
+    shared = dict(db.session.execute(select(CheckResult.worker_id, func.count())
+                                     .where(CheckResult.started_at >= both_up).group_by(CheckResult.worker_id)).all())
+    assert len(shared) == 2 and min(shared.values()) > 0, shared
+    if db_backend == "postgresql":
+        # The scale-out store: SKIP LOCKED lets both claim side by side. (On SQLite one writer lock
+        # serialises claims, so whichever worker's tick comes first takes the next second's slots.)
+        assert min(shared.values()) > sum(shared.values()) * 0.2, shared
     # nothing is left claimed after a graceful stop
     assert db.session.scalar(select(func.count()).select_from(Check).where(Check.claimed_by.is_not(None))) == 0
