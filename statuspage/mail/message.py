@@ -3,8 +3,8 @@
 Building an ``EmailMessage`` per recipient costs ~2.5 ms (PITFALLS), more than sending it. So the shared
 headers are built once with ``email.message.EmailMessage`` under ``policy.SMTP`` (which folds, encodes
 and refuses CR/LF in values), the text and HTML bodies are rendered once with placeholders, and
-``personalise`` only substitutes the recipient's address and links, quoted-printable-encodes the two
-parts (C code in binascii) and joins bytes.
+``personalise`` only substitutes the recipient's address and links into the few lines that hold a
+placeholder, quoted-printable-encodes those lines (the rest was encoded once) and joins bytes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import binascii
 import email.policy
 import re
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -50,18 +51,30 @@ class MessageTemplate:
     boundary: str
     message_id: str  # the same for every recipient of this notification (like a list post)
     has_list_headers: bool = True
+    # The bodies quoted-printable-encoded once, line by line; only lines holding a placeholder are
+    # left as text, to be substituted and encoded per recipient (see ``_encode_once``).
+    _text_parts: tuple = field(init=False, repr=False, compare=False)
+    _html_parts: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_text_parts", _encode_once(self.text))
+        object.__setattr__(self, "_html_parts", _encode_once(self.html))
 
     def personalise(self, *, to: str, unsubscribe_url: str = "", unsubscribe_mailto: str = "",
                     manage_url: str = "", date: str | None = None) -> bytes:
         """The complete message for one recipient, as bytes for ``sendmail``."""
         if not is_safe_address(to):
             raise ValueError(f"refusing to put {to!r} into a To header")
-        text = (self.text.replace(PH_EMAIL, to).replace(PH_UNSUBSCRIBE, unsubscribe_url)
-                .replace(PH_MANAGE, manage_url))
-        html_email = str(escape(to))
-        html = (self.html.replace(PH_EMAIL, html_email).replace(PH_UNSUBSCRIBE, str(escape(unsubscribe_url)))
-                .replace(PH_MANAGE, str(escape(manage_url))))
-        lines = [f"To: {to}", f"Date: {date or formatdate(usegmt=True)}", f"Message-ID: {self.message_id}"]
+
+        def text_line(line: str) -> str:
+            return line.replace(PH_EMAIL, to).replace(PH_UNSUBSCRIBE, unsubscribe_url).replace(PH_MANAGE, manage_url)
+
+        html_email, html_unsub, html_manage = str(escape(to)), str(escape(unsubscribe_url)), str(escape(manage_url))
+
+        def html_line(line: str) -> str:
+            return line.replace(PH_EMAIL, html_email).replace(PH_UNSUBSCRIBE, html_unsub).replace(PH_MANAGE, html_manage)
+
+        lines = [f"To: {to}", f"Date: {date or _now_header()}", f"Message-ID: {self.message_id}"]
         if self.has_list_headers and unsubscribe_url:
             links = f"<{unsubscribe_url}>" + (f",\r\n <{unsubscribe_mailto}>" if unsubscribe_mailto else "")
             lines.append(f"List-Unsubscribe: {links}")
@@ -71,17 +84,70 @@ class MessageTemplate:
             ("\r\n".join(lines) + "\r\n\r\n").encode("ascii"),
             f"--{b}\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n"
             f"Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode("ascii"),
-            _qp(text),
+            _fill(self._text_parts, text_line),
             f"\r\n--{b}\r\nContent-Type: text/html; charset=\"utf-8\"\r\n"
             f"Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode("ascii"),
-            _qp(html),
+            _fill(self._html_parts, html_line),
             f"\r\n--{b}--\r\n".encode("ascii"),
         ))
 
 
+_PLACEHOLDER_MARK = "@@SP-"
+
+
+def _qp_line(line: str) -> bytes:
+    """One line (no line break in it) quoted-printable: soft breaks keep every output line ≤ 76."""
+    # binascii ends its soft breaks with a bare LF; mail lines end in CRLF.
+    return binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True, header=False).replace(b"\n", b"\r\n")
+
+
 def _qp(text: str) -> bytes:
-    data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
-    return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False).replace(b"\n", b"\r\n")
+    """Quoted-printable with CRLF line ends, encoded line by line.
+
+    Line by line because quoted-printable is line-local (soft breaks and trailing-space rules never
+    cross a line end) and because binascii, given a whole text, lets a line reach 78 characters when it
+    ends in encoded white space; per line it keeps to RFC 2045's 76.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return b"\r\n".join(_qp_line(line) for line in text.split("\n"))
+
+
+def _encode_once(body: str) -> tuple:
+    """The body split into runs: bytes (encoded already) and str (a line with a placeholder).
+
+    A fan-out personalises one body per recipient; encoding only the few lines that differ keeps the
+    per-recipient cost to those lines.
+    """
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    parts: list = []
+    run: list[bytes] = []
+    for line in body.split("\n"):
+        if _PLACEHOLDER_MARK in line:
+            if run:
+                parts.append(b"\r\n".join(run))
+                run = []
+            parts.append(line)
+        else:
+            run.append(_qp_line(line))
+    if run:
+        parts.append(b"\r\n".join(run))
+    return tuple(parts)
+
+
+def _fill(parts: tuple, substitute) -> bytes:
+    return b"\r\n".join(part if isinstance(part, bytes) else _qp(substitute(part)) for part in parts)
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _now_header() -> str:
+    """RFC 5322 Date of the current second (formatted once a second, not once per message)."""
+    global _date_cache
+    second = int(time.time())
+    if _date_cache[0] != second:
+        _date_cache = (second, formatdate(second, usegmt=True))
+    return _date_cache[1]
 
 
 def build_template(*, sender: str, sender_name: str, subject: str, text: str, html: str, message_id: str,

@@ -5,12 +5,15 @@ Claiming (exactly once across worker processes):
   claimed_until`` in one short transaction, committed before any network I/O.
 - SQLite: a compare-and-set ``UPDATE … WHERE id IN (:candidates) AND <still due>``; the rows this worker
   won are the ones now carrying its name and this claim's lease instant.
-A claim is a lease: rows of a worker that died while 'sending' become claimable again once
-``claimed_until`` passes; a live worker renews the lease each time it records progress.
+PostgreSQL claims and loads a batch in one statement (``claim_rows``). A claim is a lease: rows of a
+worker that died while 'sending' become claimable again once ``claimed_until`` passes; a live worker
+renews the lease of what it still holds as it records progress.
 
-Outcomes are committed in small groups (``GROUP_SIZE`` rows or ``GROUP_SECONDS``), so a crash re-sends
-what was sent but not yet recorded — about one group, at most the claimed batch — and never loses a row. Transient failures (connection trouble, 4xx) retry with exponential
-backoff and jitter; permanent ones (5xx) fail the row and count a bounce on the subscriber, who is
+Outcomes are committed in small groups (``GROUP_SIZE`` rows or ``GROUP_SECONDS``), and the mail thread
+needs a permit per message that only the commit of its outcome gives back, so a crash re-sends at most
+``MAX_UNRECORDED`` messages (sent, not yet recorded) and never loses a row.
+
+Transient failures (connection trouble, 4xx) retry with exponential backoff and jitter; permanent ones (5xx) fail the row and count a bounce on the subscriber, who is
 quarantined after ``settings.mail_bounce_limit`` consecutive bounces (webhooks: after
 ``settings.webhook_failure_limit`` consecutive failed attempts of any kind).
 """
@@ -28,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, select, union_all, update
 
 from ..db import is_postgres, utcnow
 from ..extensions import db
@@ -50,6 +53,8 @@ log = logging.getLogger("statuspage.outbox")
 
 GROUP_SIZE = 200  # outcomes per commit: roughly what a crash can re-send
 GROUP_SECONDS = 2.0
+# Mail sent but not yet committed as sent, at most: what a crash can make us send twice (< one batch).
+MAX_UNRECORDED = 2 * GROUP_SIZE
 BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 3600.0
 MAX_ATTEMPTS = 12  # ~ a day of retries with the cap above
@@ -200,6 +205,54 @@ def _load_rows(worker_id: str, ids: list[int]) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in db.session.execute(stmt)]
 
 
+def claim_rows(worker_id: str, limit: int) -> list[dict[str, Any]]:
+    """Claim up to `limit` due rows and load what rendering needs (row + subscriber); commits.
+
+    PostgreSQL does it in one statement (the claim's ``UPDATE … RETURNING`` joined with the subscriber),
+    SQLite with ``claim_batch`` and a read.
+    """
+    if not is_postgres(db.session):
+        ids = claim_batch(worker_id, limit)
+        rows = _load_rows(worker_id, ids) if ids else []
+        db.session.commit()
+        return rows
+    now = utcnow()
+    settings = current_app.extensions["statuspage.settings"]
+    lease = now + dt.timedelta(seconds=settings.outbox_lease_seconds)
+    # Expired leases first (a dead worker's rows), then due rows oldest first; both skip rows another
+    # worker holds. CTEs are read on demand, so `due` is only scanned for what `expired` did not fill.
+    expired = (select(O.c.id).where(O.c.status == "sending", O.c.claimed_until < now).limit(limit)
+               .with_for_update(skip_locked=True).cte("expired"))
+    due = (select(O.c.id).where(O.c.status == "pending", O.c.next_attempt_at <= now)
+           .order_by(O.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True).cte("due"))
+    picked = union_all(select(expired.c.id), select(due.c.id)).limit(limit).cte("picked")
+    claimed = (update(O).where(O.c.id == picked.c.id)
+               .values(status="sending", claimed_by=worker_id, claimed_until=lease)
+               .returning(O.c.id, O.c.channel, O.c.kind, O.c.audience, O.c.recipient, O.c.subscriber_id,
+                          O.c.incident_id, O.c.update_id, O.c.attempts, O.c.payload)
+               .cte("claimed"))
+    stmt = (select(claimed, S.c.token_version, S.c.webhook_secret, S.c.webhook_format, S.c.confirmed_at,
+                   S.c.unsubscribed_at, S.c.quarantined_at)
+            .select_from(claimed.outerjoin(S, S.c.id == claimed.c.subscriber_id))
+            .order_by(claimed.c.id))
+    try:
+        rows = [dict(r._mapping) for r in db.session.execute(stmt)]
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return rows
+
+
+def _ids(column, ids):
+    """`column IN ids`; on PostgreSQL `= ANY(:array)`: one bind parameter, so the statement is compiled
+    and prepared once instead of rendering hundreds of parameters each time."""
+    ids = list(ids)
+    if is_postgres(db.session):
+        return column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
 def _prepare(row: dict[str, Any], ctx: DeliveryContext) -> Prepared:
     base = Prepared(id=row["id"], channel=row["channel"], recipient=row["recipient"],
                     attempts=row["attempts"], subscriber_id=row["subscriber_id"], action="send")
@@ -310,6 +363,8 @@ class _Recorder:
         settings = current_app.extensions["statuspage.settings"]
         self.settings = settings
         self.max_attempts = int(_cfg("MAX_ATTEMPTS", MAX_ATTEMPTS))
+        self.permits_held = 0  # outcomes of the mail thread buffered here: their permits return on commit
+        self.release_permits: Callable[[int], None] | None = None
 
     def pending(self) -> int:
         return len(self.sent) + len(self.retry) + len(self.final)
@@ -352,7 +407,7 @@ class _Recorder:
                 for row in self.sent:
                     groups.setdefault(row["b_mid"], []).append(row)
                 for mid, rows in groups.items():
-                    session.execute(update(O).where(O.c.id.in_([r["b_id"] for r in rows])).values(
+                    session.execute(update(O).where(_ids(O.c.id, [r["b_id"] for r in rows])).values(
                         status="sent", sent_at=max(r["b_now"] for r in rows), attempts=O.c.attempts + 1,
                         # claimed_by stays: a sent row records which worker delivered it.
                         message_id=mid, claimed_until=None))
@@ -365,7 +420,7 @@ class _Recorder:
                     status=bindparam("b_status"), attempts=bindparam("b_attempts"),
                     last_error=bindparam("b_err"), claimed_by=None, claimed_until=None), self.final)
             if self.successes:
-                session.execute(update(S).where(S.c.id.in_(self.successes), S.c.failure_count > 0)
+                session.execute(update(S).where(_ids(S.c.id, self.successes), S.c.failure_count > 0)
                                 .values(failure_count=0))
             self._count_bounces()
             n_sent = len(self.sent)
@@ -377,7 +432,7 @@ class _Recorder:
             if self.outstanding and time.monotonic() - self.lease_renewed_at > lease_seconds / 3:
                 self.lease_renewed_at = time.monotonic()
                 lease = utcnow() + dt.timedelta(seconds=lease_seconds)
-                session.execute(update(O).where(O.c.id.in_(list(self.outstanding)),
+                session.execute(update(O).where(_ids(O.c.id, self.outstanding),
                                                 O.c.claimed_by == self.worker_id,
                                                 O.c.status == "sending").values(claimed_until=lease))
             session.commit()
@@ -391,6 +446,9 @@ class _Recorder:
         self.sent, self.retry, self.final, self.bounces = [], [], [], []
         self.successes = set()
         self.last_flush = time.monotonic()
+        if self.permits_held and self.release_permits is not None:
+            self.release_permits(self.permits_held)
+        self.permits_held = 0
 
     def _count_bounces(self) -> None:
         for subscriber_id, channel, error in self.bounces:
@@ -438,6 +496,10 @@ class _MailSender(threading.Thread):
     Waiting for the SMTP server's replies releases the GIL, so preparing the next messages and
     committing outcomes overlap with the network instead of adding to it. Only this thread touches the
     transport; outcomes go back through a queue and are recorded by the caller (the one DB session).
+
+    A message is sent only with a permit, and a permit comes back only when the outcome is committed:
+    at no instant are more than ``MAX_UNRECORDED`` messages sent but not recorded, which bounds what a
+    crash can make us send twice however far the sender runs ahead of the database.
     """
 
     def __init__(self, transport, sender: str, pacer: _Pacer, stop_event: threading.Event | None):
@@ -446,9 +508,11 @@ class _MailSender(threading.Thread):
         self.sender = sender
         self.pacer = pacer
         self.stop_event = stop_event
-        self.inbox: queue.Queue[Prepared | None] = queue.Queue(maxsize=GROUP_SIZE * 4)
+        self.inbox: queue.Queue[Prepared | None] = queue.Queue(maxsize=GROUP_SIZE)
         self.outcomes: queue.SimpleQueue[tuple[Prepared, DeliveryError | str | None, dt.datetime]] = \
             queue.SimpleQueue()
+        self.permits = threading.Semaphore(MAX_UNRECORDED)
+        self.abort = threading.Event()  # the caller failed: try nothing more, hand everything back
         self.mail_down: DeliveryError | None = None
 
     def run(self) -> None:
@@ -457,7 +521,7 @@ class _MailSender(threading.Thread):
                 p = self.inbox.get()
                 if p is None:
                     return
-                if self.stop_event is not None and self.stop_event.is_set():
+                if (self.stop_event is not None and self.stop_event.is_set()) or not self._permit():
                     self.outcomes.put((p, _SKIPPED, utcnow()))
                     continue
                 self.outcomes.put((p, self._send(p), utcnow()))
@@ -466,6 +530,12 @@ class _MailSender(threading.Thread):
                 self.transport.close()
             except Exception:  # noqa: BLE001 - closing must not lose outcomes
                 log.exception("closing the mail transport failed")
+
+    def _permit(self) -> bool:
+        while not self.permits.acquire(timeout=0.1):
+            if self.abort.is_set():
+                return False
+        return True
 
     def _send(self, p: Prepared) -> DeliveryError | None:
         if self.mail_down is not None:
@@ -491,25 +561,31 @@ class _MailSender(threading.Thread):
             except queue.Full:
                 on_wait()
 
-    def finish(self) -> None:
-        self.inbox.put(None)
-        self.join()
+    def finish(self, on_wait: Callable[[], None]) -> None:
+        """Let the thread send what is queued (recording as it goes, so permits come back) and end."""
+        self.submit(None, on_wait)  # type: ignore[arg-type] - the end marker
+        while self.is_alive():
+            on_wait()
+            self.join(0.05)
 
 
-def _drain(sender: _MailSender, recorder: _Recorder, skipped: list[int]) -> None:
+def _drain(sender: _MailSender, recorder: _Recorder, skipped: list[int], *, force: bool = False) -> None:
+    """Move the sender's outcomes into the recorder; commit a group when one is due (or `force`)."""
     while True:
         try:
             p, error, at = sender.outcomes.get_nowait()
         except queue.Empty:
             break
+        if error == _SKIPPED:
+            skipped.append(p.id)
+            continue
+        recorder.permits_held += 1
         if error is None:
             recorder.sent_ok(p, at)
-        elif error == _SKIPPED:
-            skipped.append(p.id)
         else:
             assert isinstance(error, DeliveryError)
             recorder.failed(p, error, at, count_bounce=error.permanent)
-    if recorder.due():
+    if recorder.due() or (force and recorder.pending()):
         recorder.flush()
 
 
@@ -528,7 +604,7 @@ def _release(worker_id: str, ids: list[int]) -> None:
     if not ids:
         return
     try:
-        db.session.execute(update(O).where(O.c.id.in_(ids), O.c.claimed_by == worker_id, O.c.status == "sending")
+        db.session.execute(update(O).where(_ids(O.c.id, ids), O.c.claimed_by == worker_id, O.c.status == "sending")
                            .values(status="pending", claimed_by=None, claimed_until=None))
         db.session.commit()
     except BaseException:
@@ -541,7 +617,9 @@ def deliver_outbox(worker_id: str, stop_event: threading.Event | None = None, *,
     """The worker job: claim and deliver batches while there is due work and no stop is requested.
 
     Every outcome is committed (in groups of ``GROUP_SIZE``) before this returns; rows claimed but not
-    tried (stop requested) are released at once, and a crash leaves them to the lease.
+    tried (stop requested) are released at once, and a crash leaves them to the lease. Rows are rendered
+    one at a time just before they are queued, so the thread sending mail never waits for a whole batch
+    to be rendered and outcomes are recorded while the batch goes out.
     """
     from .subscriptions import public_base_url
 
@@ -553,25 +631,35 @@ def deliver_outbox(worker_id: str, stop_event: threading.Event | None = None, *,
     recorder = _Recorder(worker_id, stats)
     sender = _MailSender(mail_transport_for(settings), settings.mail_from,
                          _Pacer(settings.mail_send_rate, stop_event), stop_event)
+    recorder.release_permits = sender.permits.release
     webhooks = WebhookTransport()
     skipped: list[int] = []
+
+    def drain() -> None:
+        _drain(sender, recorder, skipped)
+
+    def stopping() -> bool:
+        return stop_event is not None and stop_event.is_set()
+
     sender.start()
     batches = 0
     try:
-        while stop_event is None or not stop_event.is_set():
+        while not stopping():
             if (max_batches is not None and batches >= max_batches) or sender.mail_down is not None:
                 break
-            ids = claim_batch(worker_id, batch_size)
-            if not ids:
+            rows = claim_rows(worker_id, batch_size)
+            if not rows:
                 break
             batches += 1
-            stats.claimed += len(ids)
-            recorder.outstanding.update(ids)
-            prepared = [_prepare(row, ctx) for row in _load_rows(worker_id, ids)]
-            db.session.commit()  # end the read: no transaction stays open during network I/O
-            for p in prepared:
-                if stop_event is not None and stop_event.is_set():
+            # A lease of ours that ran out (a very slow batch) can come back in a claim: it is already
+            # on its way through this run, so it must not be queued twice.
+            rows = [row for row in rows if row["id"] not in recorder.outstanding]
+            stats.claimed += len(rows)
+            recorder.outstanding.update(row["id"] for row in rows)
+            for row in rows:
+                if stopping():
                     break
+                p = _prepare(row, ctx)
                 if p.action == "cancel":
                     recorder.cancelled(p)
                 elif p.action == "fail":
@@ -579,12 +667,18 @@ def deliver_outbox(worker_id: str, stop_event: threading.Event | None = None, *,
                 elif p.channel == "webhook":
                     _send_webhook(p, webhooks, recorder)
                 else:
-                    sender.submit(p, lambda: _drain(sender, recorder, skipped))
-                _drain(sender, recorder, skipped)
+                    sender.submit(p, drain)
+                drain()
+            db.session.commit()  # end any read the renderers began: no transaction spans the sending
+    except BaseException:
+        sender.abort.set()  # the database (or a renderer) failed: send nothing more; leases cover the rest
+        raise
     finally:
-        sender.finish()
-        webhooks.close()
-        _drain(sender, recorder, skipped)
+        try:
+            sender.finish(lambda: _drain(sender, recorder, skipped, force=True))
+        finally:
+            webhooks.close()
+        _drain(sender, recorder, skipped, force=True)
         recorder.flush()
         _release(worker_id, sorted(set(skipped) | recorder.outstanding))
     if stats.claimed:
