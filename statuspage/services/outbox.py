@@ -194,11 +194,17 @@ class DeliveryContext:
         return cached
 
 
+def _subscriber_columns() -> tuple:
+    """What rendering needs of a row's subscriber; states as booleans the database computes."""
+    return (S.c.token_version, S.c.webhook_secret, S.c.webhook_format,
+            S.c.confirmed_at.is_not(None).label("confirmed"),
+            S.c.unsubscribed_at.is_not(None).label("unsubscribed"),
+            S.c.quarantined_at.is_not(None).label("quarantined"))
+
+
 def _load_rows(worker_id: str, ids: list[int]) -> list[dict[str, Any]]:
     stmt = (select(O.c.id, O.c.channel, O.c.kind, O.c.audience, O.c.recipient, O.c.subscriber_id,
-                   O.c.incident_id, O.c.update_id, O.c.attempts, O.c.payload,
-                   S.c.token_version, S.c.webhook_secret, S.c.webhook_format, S.c.confirmed_at,
-                   S.c.unsubscribed_at, S.c.quarantined_at)
+                   O.c.incident_id, O.c.update_id, O.c.attempts, O.c.payload, *_subscriber_columns())
             .select_from(O.outerjoin(S, S.c.id == O.c.subscriber_id))
             .where(O.c.id.in_(ids), O.c.claimed_by == worker_id, O.c.status == "sending")
             .order_by(O.c.id))
@@ -231,8 +237,7 @@ def claim_rows(worker_id: str, limit: int) -> list[dict[str, Any]]:
                .returning(O.c.id, O.c.channel, O.c.kind, O.c.audience, O.c.recipient, O.c.subscriber_id,
                           O.c.incident_id, O.c.update_id, O.c.attempts, O.c.payload)
                .cte("claimed"))
-    stmt = (select(claimed, S.c.token_version, S.c.webhook_secret, S.c.webhook_format, S.c.confirmed_at,
-                   S.c.unsubscribed_at, S.c.quarantined_at)
+    stmt = (select(claimed, *_subscriber_columns())
             .select_from(claimed.outerjoin(S, S.c.id == claimed.c.subscriber_id))
             .order_by(claimed.c.id))
     try:
@@ -260,11 +265,11 @@ def _prepare(row: dict[str, Any], ctx: DeliveryContext) -> Prepared:
     if row["subscriber_id"] is not None and kind != "subscribe_confirm":
         if row["token_version"] is None:
             return _cancel(base, "subscriber deleted")
-        if row["unsubscribed_at"] is not None:
+        if row["unsubscribed"]:
             return _cancel(base, "subscriber unsubscribed")
-        if row["quarantined_at"] is not None:
+        if row["quarantined"]:
             return _cancel(base, "subscriber quarantined")
-        if row["confirmed_at"] is None:
+        if not row["confirmed"]:
             return _cancel(base, "subscriber not confirmed")
     if "oncall_alert" not in RENDERERS:
         _register_builtin_renderers()
@@ -554,6 +559,13 @@ class _MailSender(threading.Thread):
         return None
 
     def submit(self, p: Prepared, on_wait: Callable[[], None]) -> None:
+        """Queue `p`. When the queue is full, let it run down to a quarter before filling it again: the
+        caller then wakes a few times per hundred messages instead of once per message, and each of its
+        wake-ups is a moment the sending thread may wait for the GIL."""
+        if self.inbox.full():
+            while self.inbox.qsize() > self.inbox.maxsize // 4 and self.is_alive():
+                on_wait()
+                time.sleep(0.005)
         while True:
             try:
                 self.inbox.put(p, timeout=0.05)

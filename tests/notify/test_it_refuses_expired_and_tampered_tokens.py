@@ -48,3 +48,19 @@ def test_one_click_with_a_bad_token_changes_nothing(app, client):
     assert resp.status_code == 400
     db.session.expire_all()
     assert db.session.get(Subscriber, sub.id).unsubscribed_at is None
+
+
+def test_tokens_are_what_itsdangerous_signs_so_older_links_keep_working(app):
+    """make_token signs with a cached signer; the result must stay an itsdangerous token: links mailed
+    before (zlib-compressed payloads included) and after must load alike."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    secret = app.config["SECRET_KEY"]
+    with time_machine.travel(dt.datetime(2026, 11, 25, 12, 0, 0, tzinfo=dt.UTC), tick=False):
+        for purpose in ("confirm", "manage", "unsubscribe"):
+            reference = URLSafeTimedSerializer(secret, salt=f"statuspage.subscriber.{purpose}")
+            assert subs.make_token(4711, 3, purpose) == reference.dumps([4711, 3])
+            assert reference.loads(subs.make_token(12, 1, purpose)) == [12, 1]
+    # A different secret signs differently (the signer cache is per secret).
+    other = URLSafeTimedSerializer("another-secret-key-0123456789", salt="statuspage.subscriber.manage")
+    assert other.dumps([12, 1]) != subs.make_token(12, 1, "manage")
