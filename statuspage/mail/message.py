@@ -135,7 +135,7 @@ def _encode_once(body: str) -> tuple:
 
 
 def _fill(parts: tuple, substitute) -> bytes:
-    return b"\r\n".join(part if isinstance(part, bytes) else _qp(substitute(part)) for part in parts)
+    return b"\r\n".join([part if part.__class__ is bytes else _qp(substitute(part)) for part in parts])
 
 
 _date_cache: tuple[int, str] = (0, "")

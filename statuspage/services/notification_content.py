@@ -7,6 +7,7 @@ and the personal links differ (see statuspage/mail/message.py).
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,8 +86,13 @@ def list_id(page: Page, domain: str) -> str:
     return f'"{name} status" <subscribers.{domain}>'
 
 
+_URL_SAFE_TOKEN = re.compile(r"[A-Za-z0-9_.-]+")
+
+
 def unsubscribe_mailto(settings, token: str) -> str:
-    return f"mailto:{settings.mail_from}?subject={quote('unsubscribe ' + token)}"
+    # Tokens are URL-safe already (base64url and dots); quoting them is needed only if that changes.
+    subject = "unsubscribe%20" + (token if _URL_SAFE_TOKEN.fullmatch(token) else quote(token))
+    return f"mailto:{settings.mail_from}?subject={subject}"
 
 
 @dataclass

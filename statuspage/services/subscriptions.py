@@ -7,6 +7,7 @@ and ``Subscriber.token_version``; bumping the version revokes every link issued 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -82,8 +83,11 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     key = (secret, purpose)
     ser = _serializers.get(key)
     if ser is None:
+        # hashlib.sha1 is itsdangerous's default digest too; passed directly (not through its lazy
+        # wrapper) hmac uses OpenSSL's HMAC instead of the pure-Python one. Same signatures.
         ser = _serializers[key] = URLSafeTimedSerializer(secret, salt=f"statuspage.subscriber.{purpose}",
-                                                         signer=_CachedKeySigner)
+                                                         signer=_CachedKeySigner,
+                                                         signer_kwargs={"digest_method": hashlib.sha1})
     return ser
 
 

@@ -18,6 +18,7 @@ class SMTPTransport:
         self.user, self.password, self.timeout = user, password, timeout
         self.ssl_context = ssl_context
         self._conn: smtplib.SMTP | None = None
+        self._size = False  # the server takes SIZE= on MAIL (it refuses too-big mail up front)
 
     def _context(self) -> ssl.SSLContext:
         if self.ssl_context is None:
@@ -39,6 +40,7 @@ class SMTPTransport:
                 conn.ehlo()
             if self.user:
                 conn.login(self.user, self.password or "")
+            self._size = conn.has_extn("size")
         except smtplib.SMTPAuthenticationError as exc:
             # Wrong credentials: retrying soon will not help, but the message itself is fine; keep it
             # pending (transient) so fixing the configuration delivers everything.
@@ -53,30 +55,60 @@ class SMTPTransport:
         self._conn = conn
 
     def send(self, sender: str, recipient: str, message: bytes) -> None:
+        """One SMTP transaction: MAIL, RCPT, DATA over the open session.
+
+        Written out instead of ``smtplib.SMTP.sendmail``: our addresses are checked ASCII already and
+        the message is CRLF bytes, so the per-message address parsing, option negotiation and regex
+        dot-stuffing of ``sendmail`` are skipped — in a fan-out that was a third of this thread's CPU.
+        """
         if self._conn is None:
             self.open()
-        assert self._conn is not None
+        conn = self._conn
+        assert conn is not None
         try:
-            refused = self._conn.sendmail(sender, [recipient], message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, text = next(iter(exc.recipients.values()))
-            raise DeliveryError(f"{code} {_text(text)}", permanent=code >= 500, code=code) from None
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-            raise DeliveryError(f"{exc.smtp_code} {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500,
-                                code=exc.smtp_code) from None
+            options = f" SIZE={len(message)}" if self._size else ""
+            self._expect(conn, "mail", f"FROM:<{sender}>{options}", 250)
+            self._expect(conn, "rcpt", f"TO:<{recipient}>", 250, 251)
+            self._expect(conn, "data", "", 354)
+            conn.send(dot_stuff(message))
+            code, text = conn.getreply()
+            if code != 250:
+                self._refused(conn, code, text)
+        except DeliveryError:
+            raise
         except smtplib.SMTPServerDisconnected as exc:
             self._drop()
             raise DeliveryError(f"SMTP connection lost: {exc}", permanent=False, connection_lost=True) from None
-        except smtplib.SMTPResponseException as exc:
-            self._drop()
-            raise DeliveryError(f"{exc.smtp_code} {_text(exc.smtp_error)}", permanent=False,
-                                code=exc.smtp_code, connection_lost=True) from None
+        except UnicodeEncodeError:
+            # Not reachable through our address checks; refused rather than half-sent if it ever is.
+            self._reset(conn)
+            raise DeliveryError("address is not ASCII", permanent=True) from None
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
             raise DeliveryError(f"SMTP error: {_describe(exc)}", permanent=False, connection_lost=True) from None
-        if refused:  # only possible with several recipients; kept for completeness
-            code, text = next(iter(refused.values()))
-            raise DeliveryError(f"{code} {_text(text)}", permanent=code >= 500, code=code)
+
+    def _expect(self, conn: smtplib.SMTP, verb: str, args: str, *ok: int) -> None:
+        conn.putcmd(verb, args)
+        code, text = conn.getreply()
+        if code not in ok:
+            self._refused(conn, code, text)
+
+    def _refused(self, conn: smtplib.SMTP, code: int, text: bytes) -> None:
+        """The server said no: 4xx transient, 5xx permanent; 421 (or nonsense) also ends the session."""
+        if code == 421 or not 400 <= code < 600:
+            self._drop()
+            raise DeliveryError(f"{code} {_text(text)}", permanent=False, code=code, connection_lost=True)
+        self._reset(conn)
+        raise DeliveryError(f"{code} {_text(text)}", permanent=code >= 500, code=code)
+
+    def _reset(self, conn: smtplib.SMTP) -> None:
+        """RSET after a refusal so the next transaction starts clean; a session that cannot is dropped."""
+        try:
+            code, _text_ = conn.rset()
+        except (OSError, smtplib.SMTPException):
+            code = 0
+        if code != 250:
+            self._drop()
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -97,6 +129,20 @@ class SMTPTransport:
                 conn.close()
             except OSError:
                 pass
+
+
+def dot_stuff(message: bytes) -> bytes:
+    """The DATA payload: a dot doubled at the start of every line (RFC 5321 4.5.2), ended by CRLF.CRLF.
+
+    The same as smtplib's ``re.sub(br'(?m)^\\.', b'..', …)`` — the start and every byte after a LF —
+    with two C-level byte operations instead of a regex over the whole message.
+    """
+    if message.startswith(b"."):
+        message = b"." + message
+    message = message.replace(b"\n.", b"\n..")
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    return message + b".\r\n"
 
 
 def _text(value: bytes | str) -> str:
