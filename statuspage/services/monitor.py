@@ -14,6 +14,7 @@ import datetime as dt
 import heapq
 import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Iterable
@@ -316,7 +317,10 @@ class CheckScheduler:
         while not self.stop_event.is_set():
             mono = time.monotonic()
             if mono >= next_claim:
-                next_claim = mono + self.claim_every
+                # Jittered: with a fixed cadence, of two workers the one whose tick falls just before
+                # the other's would claim nearly every slot forever (each claim looks a second ahead).
+                # A random cadence lets the phases drift, so replicas share the work evenly over time.
+                next_claim = mono + self.claim_every * random.uniform(0.5, 1.5)
                 try:
                     for item in claim_due_checks(self.worker_id, limit=self.batch):
                         self.seq += 1

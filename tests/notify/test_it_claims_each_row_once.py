@@ -3,15 +3,22 @@
 import datetime as dt
 import threading
 
+import pytest
 import time_machine
 
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage
-from statuspage.services.outbox import claim_batch
+from statuspage.services.outbox import claim_batch, claim_rows
 from tests.notify import factories as f
 
 
-def test_concurrent_claims_are_disjoint_and_cover_everything(app):
+def _claim_ids(name: str, limit: int) -> list[int]:
+    return [row["id"] for row in claim_rows(name, limit)]
+
+
+@pytest.mark.parametrize("claim", [claim_batch, _claim_ids], ids=["claim_batch", "claim_rows"])
+def test_concurrent_claims_are_disjoint_and_cover_everything(app, claim):
+    """claim_rows is what delivery uses (one statement on PostgreSQL); claim_batch the two-step form."""
     f.page()
     api = f.component("api")
     f.many_subscribers(300)
@@ -21,7 +28,7 @@ def test_concurrent_claims_are_disjoint_and_cover_everything(app):
     def worker(name: str) -> None:
         with app.app_context():
             while True:
-                ids = claim_batch(name, 25)
+                ids = claim(name, 25)
                 if not ids:
                     break
                 got[name].extend(ids)
@@ -44,8 +51,12 @@ def test_rows_of_a_dead_worker_are_claimable_after_the_lease(app):
     ids = claim_batch("dead-worker", 100, lease_seconds=60)
     assert len(ids) == 10
     assert claim_batch("other", 100) == []  # leased
+    assert claim_rows("other", 100) == []
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=61)):
-        again = claim_batch("other", 100)
-    assert sorted(again) == sorted(ids)
+        again = claim_rows("other", 100)
+    assert sorted(r["id"] for r in again) == sorted(ids)
+    # What rendering needs comes with the claim: the row and its subscriber's state.
+    assert {(r["channel"], r["confirmed"], r["unsubscribed"], r["quarantined"]) for r in again} == {
+        ("email", True, False, False)}
     db.session.expire_all()
     assert {r.claimed_by for r in db.session.query(OutboxMessage)} == {"other"}
