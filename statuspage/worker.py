@@ -113,6 +113,7 @@ class Worker:
 def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
     """(name, interval seconds, function) of every periodic job."""
     from .services import monitor, selfcheck
+    from .services.idempotency import prune_idempotency_keys
     from .services.incidents import resolve_quiet_auto_incidents
     from .services.maintenance import advance_maintenance
     from .services.outbox import deliver_outbox
@@ -123,6 +124,7 @@ def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
         ("deliver_outbox", 1.0, lambda: deliver_outbox(worker.id, worker.stop_event)),
         ("rollup_and_prune_results", 3600.0,
          lambda: monitor.rollup_and_prune(retention_days=settings.result_retention_days)),
+        ("prune_idempotency_keys", 3600.0, prune_idempotency_keys),
         ("monitoring_watchdog", 30.0, lambda: selfcheck.alert_if_monitoring_delayed(settings.monitoring_stale_after)),
         ("maintenance", 30.0, advance_maintenance),
         ("auto_resolve_incidents", 30.0, resolve_quiet_auto_incidents),

@@ -82,6 +82,7 @@ def _known_query_parameters():
 
 @bp.errorhandler(BadRequest)
 def _bad_request(exc: BadRequest):
+    db.session.rollback()  # a refused request changes nothing (an Idempotency-Key it flushed included)
     return api_error(exc.status, exc.code, exc.message, exc.fields)
 
 
@@ -245,7 +246,13 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def idempotent(view):
-    """POST with `Idempotency-Key`: the first response is stored and replayed to retries (per token)."""
+    """POST with `Idempotency-Key`: the first response is stored and replayed to retries (per token).
+
+    The key is written *inside* the request's own transaction (flushed before the view runs, so it
+    commits together with whatever the view commits): a request that took effect always leaves its key
+    behind, even if the process dies before the response is stored. A retry then gets 409 instead of
+    doing the work twice; a request that changed nothing (rolled back) leaves no key and can be retried.
+    """
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
@@ -259,29 +266,64 @@ def idempotent(view):
         scope_key = key if token is not None else f"user:{current_actor().id}:{key}"
         digest = hashlib.sha256(request.method.encode() + request.path.encode() + b"\n"
                                 + (request.get_data(cache=True) or b"")).hexdigest()
-        stored = db.session.scalar(select(IdempotencyKey).where(
-            IdempotencyKey.token_id.is_(None) if token_id is None else IdempotencyKey.token_id == token_id,
-            IdempotencyKey.key == scope_key))
-        if stored is not None:
-            if stored.request_hash != digest:
-                return api_error(422, "idempotency_key_reused",
-                                 "this Idempotency-Key was used with a different request")
-            resp = jsonify(json.loads(stored.response_body))
-            resp.status_code = stored.status_code
-            resp.headers["Idempotent-Replayed"] = "true"
-            return resp
-        resp = view(*args, **kwargs)
-        if not isinstance(resp, tuple) and resp.status_code < 500 and resp.is_json:
+
+        def lookup() -> IdempotencyKey | None:
+            return db.session.scalar(select(IdempotencyKey).where(
+                IdempotencyKey.token_id.is_(None) if token_id is None else IdempotencyKey.token_id == token_id,
+                IdempotencyKey.key == scope_key))
+
+        stored = lookup()
+        if stored is None:
             db.session.add(IdempotencyKey(token_id=token_id, key=scope_key, request_hash=digest,
-                                          status_code=resp.status_code,
-                                          response_body=resp.get_data(as_text=True)))
+                                          status_code=IN_FLIGHT, response_body=""))
             try:
-                db.session.commit()
-            except IntegrityError:  # a concurrent retry stored it first; its answer is the same
+                db.session.flush()
+            except IntegrityError:  # a concurrent request with this key got there first
                 db.session.rollback()
+                stored = lookup()
+        if stored is not None:
+            return _replay(stored, digest)
+        resp = view(*args, **kwargs)
+        _store_response(lookup, resp, token_id=token_id, scope_key=scope_key, digest=digest)
         return resp
 
     return wrapped
+
+
+IN_FLIGHT = 0  # status_code of a key whose request has not stored its response (yet)
+
+
+def _replay(stored: IdempotencyKey, digest: str):
+    if stored.request_hash != digest:
+        return api_error(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request")
+    if stored.status_code == IN_FLIGHT:
+        return api_error(409, "idempotency_key_in_flight",
+                         "a request with this Idempotency-Key is still running, or took effect without its "
+                         "response being recorded: look the result up before sending it with a new key")
+    resp = jsonify(json.loads(stored.response_body))
+    resp.status_code = stored.status_code
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+def _store_response(lookup, resp, *, token_id, scope_key: str, digest: str) -> None:
+    """Record the answer under the key (the key itself went in with the view's transaction)."""
+    storable = not isinstance(resp, tuple) and resp.status_code < 500 and resp.is_json
+    record = lookup()
+    if not storable:
+        if record is not None and record.status_code == IN_FLIGHT:
+            db.session.delete(record)  # nothing to replay: let a retry run again
+        db.session.commit()
+        return
+    if record is None:  # the view rolled back (bad input): its answer is still the one to replay
+        record = IdempotencyKey(token_id=token_id, key=scope_key, request_hash=digest)
+        db.session.add(record)
+    record.status_code = resp.status_code
+    record.response_body = resp.get_data(as_text=True)
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent retry stored it first; its answer is the same
+        db.session.rollback()
 
 
 # --- serializers -------------------------------------------------------------------------------------

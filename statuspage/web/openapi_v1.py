@@ -38,8 +38,10 @@ PAGE_PARAMS = [
      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}},
 ]
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
-               "description": "Retrying a POST with the same key and body replays the first response; "
-                              "the same key with another body is refused with 422.",
+               "description": "Retrying a POST with the same key and body replays the first response "
+                              "(header `Idempotent-Replayed: true`); the same key with another body is refused "
+                              "with 422; while the first request runs — or if it took effect but its response "
+                              "was lost to a crash — 409. Keys are kept for 24 hours.",
                "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^[\x21-\x7e]+$"}}
 
 

@@ -1,6 +1,7 @@
 """Subscribe, manage and console outbox pages in Chromium: usable without JS, labelled, screenshotted."""
 
 import pytest
+from playwright.sync_api import expect
 
 from statuspage.extensions import db
 from statuspage.services import subscriptions as subs
@@ -18,7 +19,7 @@ def test_subscribe_form_and_preferences_in_a_browser(app, live_server, page, scr
     page.get_by_label("Email address").fill("ops@customer.test")
     page.get_by_label("Public API").check()
     page.get_by_role("button", name="Subscribe").click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     screenshot("subscribe-done")
 
     sub = f.subscriber("manage@customer.test")
@@ -29,11 +30,11 @@ def test_subscribe_form_and_preferences_in_a_browser(app, live_server, page, scr
     page.get_by_label("Only these components:").check()
     page.get_by_label("Database").check()
     page.get_by_role("button", name="Save preferences").click()
-    assert page.get_by_text("Your preferences are saved.").is_visible()
+    expect(page.get_by_text("Your preferences are saved.")).to_be_visible()
     screenshot("subscribe-manage")
     page.goto(live_server.url + "/unsubscribe/" + unsubscribe)
     screenshot("unsubscribe-confirm")
     page.get_by_role("button", name="Unsubscribe").click()
-    assert page.get_by_role("heading", name="You are unsubscribed").is_visible()
+    expect(page.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
     db.session.expire_all()
     assert db.session.get(type(sub), sub.id).unsubscribed_at is not None

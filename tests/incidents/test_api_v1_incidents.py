@@ -108,3 +108,49 @@ def test_the_openapi_document_validates(client):
     spec = client.get("/api/v1/openapi.json").json
     validate(spec)
     assert spec["openapi"].startswith("3.")
+
+
+def test_a_retry_after_a_crash_between_commit_and_stored_answer_does_not_duplicate(client, writer, monkeypatch):
+    """The key commits with the incident: if the process dies before the answer is stored, the retry
+    is told so (409) instead of creating the incident again; a key whose request changed nothing is free."""
+    from statuspage.web import api_v1
+
+    headers = {"Authorization": f"Bearer {writer}", "Idempotency-Key": "deploy-43"}
+    body = {"incident": {"name": "Deploy failed", "components": {"api": "partial_outage"}}}
+
+    def crash(*args, **kwargs):
+        raise SystemExit("killed after the commit")  # the process dies here
+
+    monkeypatch.setattr(api_v1, "_store_response", crash)
+    with pytest.raises(SystemExit):
+        client.post("/api/v1/incidents", headers=headers, json=body)
+    monkeypatch.undo()
+
+    retry = client.post("/api/v1/incidents", headers=headers, json=body)
+    assert retry.status_code == 409 and retry.json["error"]["code"] == "idempotency_key_in_flight"
+    listing = client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {writer}"})
+    assert listing.headers["X-Total-Count"] == "1"
+
+    # Refused input commits nothing, its key included: the corrected request may reuse the key.
+    bad = {"incident": {"name": "x", "components": {"nope": "major_outage"}}}
+    first = client.post("/api/v1/incidents", headers={**headers, "Idempotency-Key": "k-fix"}, json=bad)
+    assert first.status_code == 422 and "Idempotent-Replayed" not in first.headers
+    fixed = client.post("/api/v1/incidents", headers={**headers, "Idempotency-Key": "k-fix"}, json=body)
+    assert fixed.status_code == 201
+    assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {writer}"}).headers[
+        "X-Total-Count"] == "2"
+
+
+def test_idempotency_keys_expire_after_a_day(client, writer):
+    import datetime as dt
+
+    from statuspage.services.idempotency import prune_idempotency_keys
+
+    headers = {"Authorization": f"Bearer {writer}", "Idempotency-Key": "nightly"}
+    body = {"incident": {"name": "Nightly job failed"}}
+    assert client.post("/api/v1/incidents", headers=headers, json=body).status_code == 201
+    assert prune_idempotency_keys() == 0
+    assert client.post("/api/v1/incidents", headers=headers, json=body).headers["Idempotent-Replayed"] == "true"
+    assert prune_idempotency_keys(dt.datetime.now(dt.UTC) + dt.timedelta(hours=25)) == 1
+    second = client.post("/api/v1/incidents", headers=headers, json=body)
+    assert second.status_code == 201 and "Idempotent-Replayed" not in second.headers
