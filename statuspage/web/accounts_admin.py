@@ -7,6 +7,7 @@ services.accounts / services.sla, render.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -137,6 +138,145 @@ def revoke_link(external_id: str):
     db.session.commit()
     flash("The old private link no longer works. Share the new one below.", "success")
     return redirect(url_for(".account", external_id=external_id) + "#private-link")
+
+
+# --- creating and editing -----------------------------------------------------------------------------------
+
+CONTACT_ROWS_SPARE = 3  # empty contact rows under the filled ones (no JavaScript needed to add one)
+FIELD_LABELS = {"id": "Account id", "name": "Name", "arr": "ARR", "tier": "Tier", "renewal_date": "Renewal date",
+                "sla_target": "SLA target", "owner": "Owner", "team": "Account team", "components": "Components",
+                "contacts": "Customer contacts", "account": "Account", "owner_email": "Owner"}
+
+
+def _blank_form() -> dict:
+    return {"id": "", "name": "", "arr": "", "tier": "", "renewal_date": "", "sla_target": "", "owner": "",
+            "team": "", "components": [], "contacts": []}
+
+
+def _form_of(acc) -> dict:
+    d = svc.account_to_dict(acc)
+    return {"id": d["id"], "name": d["name"], "arr": f"{acc.arr or 0:f}".rstrip("0").rstrip("."),
+            "tier": d["tier"] or "", "renewal_date": d["renewal_date"] or "",
+            "sla_target": f"{acc.sla_target:f}".rstrip("0").rstrip(".") if acc.sla_target is not None else "",
+            "owner": d["owner"] or "", "team": "\n".join(d["team"]), "components": d["components"],
+            "contacts": [{k: c.get(k) or "" for k in ("email", "name", "role", "notify")} for c in d["contacts"]]}
+
+
+def _form_from_request() -> dict:
+    form = {k: request.form.get(k, "").strip() for k in ("id", "name", "arr", "tier", "renewal_date",
+                                                          "sla_target", "owner", "team")}
+    form["components"] = request.form.getlist("components")
+    columns = [request.form.getlist(f"contact_{k}") for k in ("email", "name", "role", "notify")]
+    rows = [{"email": e.strip(), "name": n.strip(), "role": r.strip(), "notify": no}
+            for e, n, r, no in zip(*columns, strict=False)]
+    form["contacts"] = [c for c in rows if c["email"] or c["name"] or c["role"]]  # blank rows: nothing
+    return form
+
+
+def _data_of(form: dict) -> dict:
+    """The form as the mapping the config file, the CSV import and the API share (empty = not given)."""
+    data: dict = {k: form[k] for k in ("id", "name", "arr", "tier", "renewal_date", "sla_target", "owner")
+                  if form[k]}
+    team = [t for t in re.split(r"[\s,;]+", form["team"]) if t]
+    if team:
+        data["team"] = team
+    data["components"] = form["components"]
+    data["contacts"] = [{k: v for k, v in c.items() if v} for c in form["contacts"]]
+    return data
+
+
+def _contact_rows(form: dict) -> list[dict]:
+    return form["contacts"] + [{"email": "", "name": "", "role": "", "notify": "all"}] * CONTACT_ROWS_SPARE
+
+
+def _field_errors(exc: svc.AccountError) -> dict[str, str]:
+    """AccountError fields → form keys: ``contacts[2].email`` stays (row 3's email), ``team[1]`` → ``team``."""
+    out: dict[str, str] = {}
+    for key, message in exc.fields.items():
+        m = re.match(r"contacts\[(\d+)\]\.?(\w*)", key)
+        if m:
+            out[f"contacts[{m.group(1)}].{m.group(2) or 'email'}"] = message
+        else:
+            out.setdefault(key.split("[")[0], message)
+    return out
+
+
+def _error_summary(errors: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(label, message, id of the field) for the list above the form, each linking to its field."""
+    out = []
+    for key, message in errors.items():
+        m = re.match(r"contacts\[(\d+)\]\.(\w+)", key)
+        if m:
+            label, anchor = f"Contact {int(m.group(1)) + 1} {m.group(2)}", f"contact-{m.group(2)}-{m.group(1)}"
+        else:
+            label, anchor = FIELD_LABELS.get(key, key), key
+        out.append((label, message, anchor))
+    return out
+
+
+def _render_form(form: dict, *, account=None, errors: dict[str, str] | None = None, status: int = 200):
+    comps = sorted(svc.component_slugs().values(), key=lambda c: (c.position, c.name))
+    return render_template("admin/account_form.html", page=get_page(), form=form, account=account,
+                           errors=errors or {}, summary=_error_summary(errors or {}), components=comps,
+                           contact_rows=_contact_rows(form), notify_choices=CONTACT_NOTIFY_LABELS,
+                           tiers=svc.tiers()), status
+
+
+CONTACT_NOTIFY_LABELS = {"all": "All incidents & maintenance", "major": "Major incidents only", "none": "Nothing"}
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@require_role(*WRITE_ROLES)
+def account_new():
+    if request.method == "GET":
+        return _render_form(_blank_form())
+    form = _form_from_request()
+    try:
+        acc = svc.create_account(_data_of(form), actor=current_actor(), source="api")
+    except svc.AccountError as exc:
+        db.session.rollback()
+        return _render_form(form, errors=_field_errors(exc), status=409 if exc.code == "conflict" else 400)
+    db.session.commit()
+    flash(f"Account {acc.name} created.", "success")
+    return redirect(url_for(".account", external_id=acc.external_id), 303)
+
+
+@bp.route("/accounts/<external_id>/edit", methods=["GET", "POST"])
+@require_role(*WRITE_ROLES)
+def account_edit(external_id: str):
+    acc = _account_or_404(external_id)
+    if acc.source == "config":
+        flash(f"{acc.name} comes from the configuration file: change it there and run `statuspage config apply`.",
+              "error")
+        return redirect(url_for(".account", external_id=external_id), 303)
+    if request.method == "GET":
+        return _render_form(_form_of(acc), account=acc)
+    form = _form_from_request()
+    form["id"] = acc.external_id
+    try:
+        changed = svc.update_account(acc, _data_of(form), actor=current_actor(), partial=False)
+    except svc.AccountError as exc:
+        db.session.rollback()
+        return _render_form(form, account=acc, errors=_field_errors(exc), status=400)
+    db.session.commit()
+    flash(f"Saved {acc.name}: {', '.join(sorted(FIELD_LABELS.get(c, c).lower() for c in changed))} changed."
+          if changed else "Nothing changed.", "success")
+    return redirect(url_for(".account", external_id=external_id), 303)
+
+
+@bp.post("/accounts/<external_id>/archive")
+@require_role(*WRITE_ROLES)
+def account_archive(external_id: str):
+    acc = _account_or_404(external_id)
+    try:
+        svc.archive_account(acc, actor=current_actor())
+    except svc.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".account", external_id=external_id), 303)
+    db.session.commit()
+    flash(f"{acc.name} is archived: it no longer appears in impact lists or SLA reports.", "success")
+    return redirect(url_for(".accounts"), 303)
 
 
 # --- an incident's affected accounts ---------------------------------------------------------------------------
