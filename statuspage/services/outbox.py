@@ -529,7 +529,12 @@ class _MailSender(threading.Thread):
                 if (self.stop_event is not None and self.stop_event.is_set()) or not self._permit():
                     self.outcomes.put((p, _SKIPPED, utcnow()))
                     continue
-                self.outcomes.put((p, self._send(p), utcnow()))
+                try:
+                    outcome = self._send(p)
+                except Exception as exc:  # noqa: BLE001 - a bug must not kill the thread the caller waits on
+                    log.exception("sending outbox row %s failed unexpectedly", p.id)
+                    outcome = DeliveryError(f"internal error: {type(exc).__name__}: {exc}", permanent=False)
+                self.outcomes.put((p, outcome, utcnow()))
         finally:
             try:
                 self.transport.close()
@@ -571,11 +576,14 @@ class _MailSender(threading.Thread):
                 self.inbox.put(p, timeout=0.05)
                 return
             except queue.Full:
+                if not self.is_alive():
+                    raise RuntimeError("the outbox mail thread is gone") from None
                 on_wait()
 
     def finish(self, on_wait: Callable[[], None]) -> None:
         """Let the thread send what is queued (recording as it goes, so permits come back) and end."""
-        self.submit(None, on_wait)  # type: ignore[arg-type] - the end marker
+        if self.is_alive():
+            self.submit(None, on_wait)  # type: ignore[arg-type] - the end marker
         while self.is_alive():
             on_wait()
             self.join(0.05)
