@@ -113,7 +113,8 @@ def test_a_viewer_can_read_every_console_page(app, client):
             continue
         resp = client.get(url)
         admin_only = endpoint in ("admin.users", "admin.tokens", "admin.audit", "admin.incident_new",
-                                  "admin.maintenance_new")  # forms to create things: writers only
+                                  "admin.maintenance_new", "accounts_admin.account_new",
+                                  "accounts_admin.account_edit")  # forms to create things: writers only
         assert resp.status_code == (403 if admin_only else 200), (endpoint, resp.status_code)
 
 
