@@ -21,6 +21,7 @@ from sqlalchemy import update
 from .db import utcnow
 from .extensions import db
 from .models import WorkerHeartbeat
+from .services.recovery import pid_namespace, reap_dead_local_workers
 
 log = logging.getLogger("statuspage.worker")
 
@@ -75,8 +76,10 @@ class Worker:
                                             last_checks_at=self.checks.last_run_at))
         if result.rowcount == 0:
             db.session.add(WorkerHeartbeat(id=self.id, hostname=socket.gethostname(), pid=os.getpid(),
-                                           started_at=now, last_seen_at=now))
+                                           pid_namespace=pid_namespace(), started_at=now, last_seen_at=now))
         db.session.commit()
+        # A sibling on this host that crashed: take its claims now rather than when its leases end.
+        reap_dead_local_workers(self.id, now)
 
     def start(self) -> None:
         for name, seconds, func in self.jobs:

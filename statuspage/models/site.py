@@ -58,6 +58,9 @@ class WorkerHeartbeat(db.Model):
     id: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:random
     hostname: Mapped[str] = mapped_column(String(200))
     pid: Mapped[int] = mapped_column(Integer)
+    # The PID namespace the pid lives in (Linux: /proc/self/ns/pid): two containers may share a hostname
+    # (host networking) but not a namespace, so "pid gone" is only trusted within the same one.
+    pid_namespace: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     last_checks_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,72 @@
+"""Take over the work of a worker that died on this host, without waiting for its leases.
+
+Claims (checks, outbox rows) are leases, so a dead worker's work always comes back — but only when the
+lease runs out (the outbox's is two minutes by default). A worker on the same host can do better: its
+sibling's heartbeat names a pid, and if that pid no longer exists in the same PID namespace, the
+process is gone for certain and its claims can be released at once. Anything less certain (another
+host, another namespace, a pid that exists again) is left to the lease: releasing the claims of a live
+worker would make it send mail twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+
+from sqlalchemy import select, update
+
+from ..db import utcnow
+from ..extensions import db
+from ..models import Check, OutboxMessage, WorkerHeartbeat
+
+log = logging.getLogger("statuspage.recovery")
+
+
+def pid_namespace() -> str | None:
+    """This process's PID namespace (Linux), or None where it cannot be known (then nothing is reaped)."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, belongs to someone else
+    return True
+
+
+def reap_dead_local_workers(my_id: str, now: dt.datetime | None = None) -> list[str]:
+    """Release the claims of workers on this host whose process is gone; returns their ids. Commits."""
+    namespace = pid_namespace()
+    if namespace is None:
+        return []
+    now = now or utcnow()
+    siblings = db.session.execute(select(WorkerHeartbeat.id, WorkerHeartbeat.pid).where(
+        WorkerHeartbeat.hostname == socket.gethostname(), WorkerHeartbeat.pid_namespace == namespace,
+        WorkerHeartbeat.stopped_at.is_(None), WorkerHeartbeat.id != my_id)).all()
+    reaped = []
+    for worker_id, pid in siblings:
+        if pid == os.getpid() or pid_alive(pid):
+            continue
+        mail = db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.claimed_by == worker_id, OutboxMessage.status == "sending")
+            .values(status="pending", claimed_by=None, claimed_until=None)).rowcount
+        # A claimed check's next_run_at is its lease end; due now, the slot it missed runs at once.
+        checks = db.session.execute(
+            update(Check).where(Check.claimed_by == worker_id)
+            .values(claimed_by=None, claimed_until=None, next_run_at=now)).rowcount
+        db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == worker_id)
+                           .values(stopped_at=now))
+        db.session.commit()
+        log.warning("worker %s (pid %s) is gone: released %s outbox rows and %s checks it held",
+                    worker_id, pid, mail, checks)
+        reaped.append(worker_id)
+    db.session.commit()
+    return reaped
