@@ -6,8 +6,9 @@
    in a steady window (and duplicates: probes nginx saw minus results recorded).
 2. Deliveries: one incident update fanned out to M subscribers, delivered to a counting SMTP sink by
    one worker, then (a fresh update) by two; messages per second.
-3. Takeover: a worker holding claims is killed with SIGKILL; a second worker is already running; time
-   until every check the dead worker held has run again (its leases expired and were re-claimed).
+3. Takeover: a worker holding claims is killed with SIGKILL; a second worker is already running on the
+   same host; time until the dead worker holds no claim any more (the survivor sees its pid gone and
+   releases them at its next heartbeat, or, from another host, its leases expire).
 
 On 2 cores the GIL bounds one process; nginx, PostgreSQL and the SMTP sink share the same cores, so two
 workers cannot quite double. Talks only to 127.0.0.1.
@@ -216,7 +217,8 @@ def main() -> None:
         print(f"duplicate check runs (probes seen by nginx − results): {probes - total_results}")
         print(f"claims held by the killed worker: {held} (all workers: {held_before}); "
               f"taken over {takeover:.1f} s after SIGKILL" if takeover is not None else "not taken over in 300 s")
-        print("(a claim is a lease of slot + 2 × timeout + 30 s; these checks have a 5 s timeout)")
+        print("(a claim is a lease of slot + 2 × timeout + 30 s; these checks have a 5 s timeout; the survivor "
+              "runs on the same host, so it releases a dead sibling's claims at its next 5 s heartbeat)")
     finally:
         nginx.terminate()
         sink_proc.terminate()
