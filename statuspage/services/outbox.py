@@ -5,17 +5,19 @@ Claiming (exactly once across worker processes):
   claimed_until`` in one short transaction, committed before any network I/O.
 - SQLite: a compare-and-set ``UPDATE … WHERE id IN (:candidates) AND <still due>``; the rows this worker
   won are the ones now carrying its name and this claim's lease instant.
-PostgreSQL claims and loads a batch in one statement (``claim_rows``). A claim is a lease: rows of a
-worker that died while 'sending' become claimable again once ``claimed_until`` passes; a live worker
-renews the lease of what it still holds as it records progress.
+Delivery uses ``claim_rows``, which on PostgreSQL claims and loads a batch in one statement. A claim is
+a lease: rows of a worker that died while 'sending' become claimable again once ``claimed_until``
+passes (or at once, when a worker on the same host sees the process is gone: ``services.recovery``);
+a live worker renews the lease of what it still holds as it records progress.
 
 Outcomes are committed in small groups (``GROUP_SIZE`` rows or ``GROUP_SECONDS``), and the mail thread
 needs a permit per message that only the commit of its outcome gives back, so a crash re-sends at most
 ``MAX_UNRECORDED`` messages (sent, not yet recorded) and never loses a row.
 
-Transient failures (connection trouble, 4xx) retry with exponential backoff and jitter; permanent ones (5xx) fail the row and count a bounce on the subscriber, who is
-quarantined after ``settings.mail_bounce_limit`` consecutive bounces (webhooks: after
-``settings.webhook_failure_limit`` consecutive failed attempts of any kind).
+Transient failures (connection trouble, 4xx) retry with exponential backoff and jitter; permanent ones
+(5xx) fail the row and count a bounce on the subscriber, who is quarantined after
+``settings.mail_bounce_limit`` consecutive bounces (webhooks: after ``settings.webhook_failure_limit``
+consecutive failed attempts of any kind).
 """
 
 from __future__ import annotations
