@@ -36,6 +36,7 @@ from ..db import utcnow
 from ..extensions import db
 from ..models import Incident, IncidentUpdate, OutboxMessage, Page, Postmortem
 from .accounts import AffectedAccount, Impact, contacts_of, incident_impact, watcher_emails
+from .notification_content import mail_domain, root_message_id
 
 INCIDENT_EVENTS = ("incident_created", "incident_updated", "incident_resolved")
 MAINTENANCE_EVENTS = ("maintenance_scheduled", "maintenance_reminder", "maintenance_started",
@@ -242,18 +243,6 @@ def enqueue_postmortem(incident: Incident, postmortem: Postmortem, sections: lis
 # --- rendering ------------------------------------------------------------------------------------------
 
 
-def mail_domain(public_url: str | None = None) -> str:
-    """The domain of Message-IDs — the same rule as subscriber mail, so threads join up."""
-    from .notification_content import mail_domain as subscriber_mail_domain
-
-    return subscriber_mail_domain()
-
-
-def root_message_id(public_id: str, domain: str) -> str:
-    """The thread root of an incident's mail (the same as subscriber mail)."""
-    return f"<incident-{public_id}@{domain}>"
-
-
 def _parse_time(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
@@ -270,7 +259,7 @@ def render_account_message(row: OutboxMessage, page: Page, public_url: str | Non
     payload = row.payload or {}
     inc = payload.get("incident") or {}
     base = (public_url or page.url or "").rstrip("/")
-    domain = mail_domain(base)
+    domain = mail_domain()
     public_id = inc.get("public_id", "unknown")
     event = payload.get("event", "")
     upd = payload.get("update") or {}

@@ -68,9 +68,11 @@ def mail_domain() -> str:
     return settings.mail_from.rsplit("@", 1)[1]
 
 
-def root_message_id(incident: Incident, domain: str | None = None) -> str:
-    """The thread root of an incident's mail: ``<incident-{public_id}@{domain}>``."""
-    return f"<incident-{incident.public_id}@{domain or mail_domain()}>"
+def root_message_id(incident: Incident | str, domain: str | None = None) -> str:
+    """The thread root of an incident's mail: ``<incident-{public_id}@{domain}>`` — subscriber, contact
+    and account-team mail all thread under it. ``incident`` is the model or its public id."""
+    public_id = incident if isinstance(incident, str) else incident.public_id
+    return f"<incident-{public_id}@{domain or mail_domain()}>"
 
 
 def message_id_for(event: str, incident: Incident, update: IncidentUpdate | None, domain: str) -> str:
