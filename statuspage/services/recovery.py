@@ -33,13 +33,18 @@ def pid_namespace() -> str | None:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether `pid` is a running process here (a zombie — exited, not yet reaped by its parent — is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # exists, belongs to someone else
-    return True
+        pass  # exists, belongs to someone else
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # cannot tell: assume alive, the lease still applies
 
 
 def reap_dead_local_workers(my_id: str, now: dt.datetime | None = None) -> list[str]:

@@ -2,9 +2,11 @@
 worker it cannot be sure is dead (alive, another host, another PID namespace)."""
 
 import datetime as dt
+import os
 import socket
 import subprocess
 import sys
+import time
 
 from sqlalchemy import select
 
@@ -67,3 +69,25 @@ def test_only_the_claims_of_a_certainly_dead_local_worker_are_released(app):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def _state(pid: int) -> bytes:
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        return stat.read().rsplit(b")", 1)[1].split()[0]
+
+
+def test_an_exited_but_unreaped_process_counts_as_gone():
+    from statuspage.services.recovery import pid_alive
+
+    assert pid_alive(os.getpid()) is True
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        # Not waited for yet: it has exited, but stays a zombie until its parent reaps it.
+        deadline = time.monotonic() + 10
+        while _state(child.pid) != b"Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _state(child.pid) == b"Z"
+        assert pid_alive(child.pid) is False
+    finally:
+        child.wait()
+    assert pid_alive(child.pid) is False
