@@ -565,7 +565,7 @@ class _MailSender(threading.Thread):
             return exc
         return None
 
-    def submit(self, p: Prepared, on_wait: Callable[[], None]) -> None:
+    def submit(self, p: Prepared | None, on_wait: Callable[[], None]) -> None:
         """Queue `p`. When the queue is full, let it run down to a quarter before filling it again: the
         caller then wakes a few times per hundred messages instead of once per message, and each of its
         wake-ups is a moment the sending thread may wait for the GIL."""
@@ -585,7 +585,7 @@ class _MailSender(threading.Thread):
     def finish(self, on_wait: Callable[[], None]) -> None:
         """Let the thread send what is queued (recording as it goes, so permits come back) and end."""
         if self.is_alive():
-            self.submit(None, on_wait)  # type: ignore[arg-type] - the end marker
+            self.submit(None, on_wait)  # the end marker
         while self.is_alive():
             on_wait()
             self.join(0.05)

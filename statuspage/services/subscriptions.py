@@ -93,7 +93,7 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return ser
 
 
-_signing_keys: dict[tuple[str, str], bytes] = {}
+_signing_keys: dict[tuple[str | bytes, str], bytes] = {}
 _stamp: tuple[int, bytes] = (-1, b"")
 
 

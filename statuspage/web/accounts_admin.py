@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -162,8 +163,8 @@ def _form_of(acc) -> dict:
             "contacts": [{k: c.get(k) or "" for k in ("email", "name", "role", "notify")} for c in d["contacts"]]}
 
 
-def _form_from_request() -> dict:
-    form = {k: request.form.get(k, "").strip() for k in ("id", "name", "arr", "tier", "renewal_date",
+def _form_from_request() -> dict[str, Any]:
+    form: dict[str, Any] = {k: request.form.get(k, "").strip() for k in ("id", "name", "arr", "tier", "renewal_date",
                                                           "sla_target", "owner", "team")}
     form["components"] = request.form.getlist("components")
     columns = [request.form.getlist(f"contact_{k}") for k in ("email", "name", "role", "notify")]
