@@ -54,6 +54,13 @@ class DatabaseCollector:
                 select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all():
             depth.add_metric([status], count)
         yield depth
+        oldest = db.session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
+        backlog = GaugeMetricFamily("statuspage_outbox_backlog_seconds",
+                                    "How long the longest-waiting due notification has waited (0: none waiting); "
+                                    "alert on it when mail stops flowing")
+        backlog.add_metric([], max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+        yield backlog
         checks = GaugeMetricFamily("statuspage_checks", "Active checks by state", labels=["status"])
         for status, count in db.session.execute(
                 select(Check.status, func.count()).where(Check.archived_at.is_(None)).group_by(Check.status)).all():

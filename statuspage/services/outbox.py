@@ -381,7 +381,8 @@ class _Recorder:
 
     def sent_ok(self, p: Prepared, now: dt.datetime) -> None:
         self.outstanding.discard(p.id)
-        self.sent.append({"b_id": p.id, "b_attempts": p.attempts + 1, "b_mid": p.message_id, "b_now": now})
+        self.sent.append({"b_id": p.id, "b_attempts": p.attempts + 1, "b_mid": p.message_id, "b_now": now,
+                          "ch": p.channel})
         if p.subscriber_id is not None:
             self.successes.add(p.subscriber_id)
 
@@ -394,14 +395,16 @@ class _Recorder:
             self.bounces.append((p.subscriber_id, p.channel, text))
             self.successes.discard(p.subscriber_id)
         if permanent or attempts >= self.max_attempts:
-            self.final.append({"b_id": p.id, "b_attempts": attempts, "b_status": "failed", "b_err": text})
+            self.final.append({"b_id": p.id, "b_attempts": attempts, "b_status": "failed", "b_err": text,
+                               "ch": p.channel})
         else:
             self.retry.append({"b_id": p.id, "b_attempts": attempts, "b_err": text,
-                               "b_next": now + dt.timedelta(seconds=backoff_seconds(attempts))})
+                               "b_next": now + dt.timedelta(seconds=backoff_seconds(attempts)), "ch": p.channel})
 
     def cancelled(self, p: Prepared) -> None:
         self.outstanding.discard(p.id)
-        self.final.append({"b_id": p.id, "b_attempts": p.attempts, "b_status": "cancelled", "b_err": p.reason})
+        self.final.append({"b_id": p.id, "b_attempts": p.attempts, "b_status": "cancelled", "b_err": p.reason,
+                           "ch": p.channel})
 
     def flush(self) -> None:
         """Commit the buffered outcomes in one short write transaction."""
@@ -446,6 +449,7 @@ class _Recorder:
         except BaseException:
             session.rollback()
             raise
+        self._count_metrics()
         self.stats.sent += n_sent
         self.stats.retried += len(self.retry)
         self.stats.failed += sum(1 for r in self.final if r["b_status"] == "failed")
@@ -456,6 +460,19 @@ class _Recorder:
         if self.permits_held and self.release_permits is not None:
             self.release_permits(self.permits_held)
         self.permits_held = 0
+
+    def _count_metrics(self) -> None:
+        """statuspage_deliveries_total{channel, result} for what this flush committed."""
+        from ..ops.metrics import DELIVERIES
+
+        counts: dict[tuple[str, str], int] = {}
+        for result, rows in (("sent", self.sent), ("retry", self.retry)):
+            for row in rows:
+                counts[(row["ch"], result)] = counts.get((row["ch"], result), 0) + 1
+        for row in self.final:
+            counts[(row["ch"], row["b_status"])] = counts.get((row["ch"], row["b_status"]), 0) + 1
+        for (channel, result), n in counts.items():
+            DELIVERIES.labels(channel, result).inc(n)
 
     def _count_bounces(self) -> None:
         for subscriber_id, channel, error in self.bounces:
