@@ -51,4 +51,6 @@ CAUSE_LABELS = {
 }
 AUTO_INCIDENT_MODES = ("off", "draft", "publish")
 CONTACT_NOTIFY = ("all", "major", "none")
+# What each setting means, in the console's words (account page, account form).
+CONTACT_NOTIFY_LABELS = {"all": "every incident and maintenance", "major": "major incidents only", "none": "nothing"}
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")

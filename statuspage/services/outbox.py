@@ -28,6 +28,7 @@ import queue
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -449,11 +450,7 @@ class _Recorder:
         except BaseException:
             session.rollback()
             raise
-        self._count_metrics()
-        self.stats.sent += n_sent
-        self.stats.retried += len(self.retry)
-        self.stats.failed += sum(1 for r in self.final if r["b_status"] == "failed")
-        self.stats.cancelled += sum(1 for r in self.final if r["b_status"] == "cancelled")
+        self._count_outcomes()
         self.sent, self.retry, self.final, self.bounces = [], [], [], []
         self.successes = set()
         self.last_flush = time.monotonic()
@@ -461,18 +458,21 @@ class _Recorder:
             self.release_permits(self.permits_held)
         self.permits_held = 0
 
-    def _count_metrics(self) -> None:
-        """statuspage_deliveries_total{channel, result} for what this flush committed."""
+    def _count_outcomes(self) -> None:
+        """What this flush committed, into the run's stats and statuspage_deliveries_total{channel, result}."""
         from ..ops.metrics import DELIVERIES
 
-        counts: dict[tuple[str, str], int] = {}
-        for result, rows in (("sent", self.sent), ("retry", self.retry)):
-            for row in rows:
-                counts[(row["ch"], result)] = counts.get((row["ch"], result), 0) + 1
-        for row in self.final:
-            counts[(row["ch"], row["b_status"])] = counts.get((row["ch"], row["b_status"]), 0) + 1
+        counts = Counter((row["ch"], result) for result, rows in (("sent", self.sent), ("retry", self.retry))
+                         for row in rows)
+        counts.update((row["ch"], row["b_status"]) for row in self.final)  # failed | cancelled
+        by_result: Counter[str] = Counter()
         for (channel, result), n in counts.items():
             DELIVERIES.labels(channel, result).inc(n)
+            by_result[result] += n
+        self.stats.sent += by_result["sent"]
+        self.stats.retried += by_result["retry"]
+        self.stats.failed += by_result["failed"]
+        self.stats.cancelled += by_result["cancelled"]
 
     def _count_bounces(self) -> None:
         for subscriber_id, channel, error in self.bounces:

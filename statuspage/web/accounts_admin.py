@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from ..db import utcnow
 from ..extensions import db
+from ..models.constants import CONTACT_NOTIFY_LABELS
 from ..services import accounts as svc
 from ..services.site import get_page
 from ..services.sla import SlaError, at_risk_accounts, formula_text, page_zone, parse_period, sla_report
@@ -93,7 +94,7 @@ def account(external_id: str):
     return render_template(
         "admin/account.html", page=get_page(), account=acc, sla=report.row(acc.external_id), report=report,
         incidents=incidents, components=sorted((ac.component for ac in acc.components), key=lambda c: c.position),
-        watching=any(w.account_id == acc.id for w in watches),
+        watching=any(w.account_id == acc.id for w in watches), notify_labels=CONTACT_NOTIFY_LABELS,
         watching_all=any(w.account_id is None for w in watches),
         view_url=url_for("account_view.view", token=link, _external=True) if link else None)
 
@@ -190,11 +191,14 @@ def _contact_rows(form: dict) -> list[dict]:
     return form["contacts"] + [{"email": "", "name": "", "role": "", "notify": "all"}] * CONTACT_ROWS_SPARE
 
 
+_CONTACT_FIELD = re.compile(r"contacts\[(\d+)\]\.?(\w*)")  # contacts[2].email: the third row's email
+
+
 def _field_errors(exc: svc.AccountError) -> dict[str, str]:
     """AccountError fields → form keys: ``contacts[2].email`` stays (row 3's email), ``team[1]`` → ``team``."""
     out: dict[str, str] = {}
     for key, message in exc.fields.items():
-        m = re.match(r"contacts\[(\d+)\]\.?(\w*)", key)
+        m = _CONTACT_FIELD.match(key)
         if m:
             out[f"contacts[{m.group(1)}].{m.group(2) or 'email'}"] = message
         else:
@@ -206,7 +210,7 @@ def _error_summary(errors: dict[str, str]) -> list[tuple[str, str, str]]:
     """(label, message, id of the field) for the list above the form, each linking to its field."""
     out = []
     for key, message in errors.items():
-        m = re.match(r"contacts\[(\d+)\]\.(\w+)", key)
+        m = _CONTACT_FIELD.match(key)  # keys as _field_errors left them: the field is always named
         if m:
             label, anchor = f"Contact {int(m.group(1)) + 1} {m.group(2)}", f"contact-{m.group(2)}-{m.group(1)}"
         else:
@@ -219,11 +223,8 @@ def _render_form(form: dict, *, account=None, errors: dict[str, str] | None = No
     comps = sorted(svc.component_slugs().values(), key=lambda c: (c.position, c.name))
     return render_template("admin/account_form.html", page=get_page(), form=form, account=account,
                            errors=errors or {}, summary=_error_summary(errors or {}), components=comps,
-                           contact_rows=_contact_rows(form), notify_choices=CONTACT_NOTIFY_LABELS,
+                           contact_rows=_contact_rows(form), notify_labels=CONTACT_NOTIFY_LABELS,
                            tiers=svc.tiers()), status
-
-
-CONTACT_NOTIFY_LABELS = {"all": "All incidents & maintenance", "major": "Major incidents only", "none": "Nothing"}
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
