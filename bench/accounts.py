@@ -138,8 +138,8 @@ def timed(fn, repeat: int) -> float:
 def run(kind: str, n: int, repeat: int, workdir: Path) -> dict:
     from statuspage import create_app
     from statuspage.extensions import db
-    from statuspage.services.accounts import incident_impact
-    from statuspage.services.sla import sla_report
+    from statuspage.services.accounts.impact import incident_impact
+    from statuspage.services.accounts.sla import sla_report
 
     url, drop = make_database(kind, workdir)
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789", "STATUSPAGE_INSTANCE_PATH": str(workdir)}

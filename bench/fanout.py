@@ -144,7 +144,7 @@ def make_incident(components):
 
 def bench_enqueue(database_url: str, n: int) -> tuple[int, float]:
     from statuspage.extensions import db
-    from statuspage.services.notify import notify_event
+    from statuspage.services.notifications.events import notify_event
 
     with tempfile.TemporaryDirectory() as tmp:
         app = make_app(database_url, Path(tmp))
@@ -170,9 +170,11 @@ def bench_delivery(database_url: str, n: int, port: int, busy: int = 0) -> dict:
 
     from statuspage.extensions import db
     from statuspage.models import OutboxMessage
-    from statuspage.services.notify import notify_event
-    from statuspage.services.outbox import DeliveryContext, _load_rows, _prepare, claim_batch, deliver_outbox
-    from statuspage.services.subscriptions import public_base_url
+    from statuspage.services.notifications.events import notify_event
+    from statuspage.services.notifications.outbox.claim import claim_batch, load_rows
+    from statuspage.services.notifications.outbox.deliver import deliver_outbox
+    from statuspage.services.notifications.outbox.prepare import DeliveryContext, prepare_row
+    from statuspage.services.page import public_base_url
 
     with tempfile.TemporaryDirectory() as tmp:
         app = make_app(database_url, Path(tmp), smtp_port=port)
@@ -190,7 +192,7 @@ def bench_delivery(database_url: str, n: int, port: int, busy: int = 0) -> dict:
                 ids = claim_batch("prebuild", 1000)
                 if not ids:
                     break
-                messages += [(p.recipient, p.message) for p in (_prepare(r, ctx) for r in _load_rows("prebuild", ids))]
+                messages += [(p.recipient, p.message) for p in (prepare_row(r, ctx) for r in load_rows("prebuild", ids))]
             db.session.execute(update(OutboxMessage).values(status="pending", claimed_by=None, claimed_until=None))
             db.session.commit()
 

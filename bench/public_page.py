@@ -159,7 +159,7 @@ def main() -> None:
         miss_ms, page_bytes = miss_render_ms(env)
 
         from statuspage import create_app
-        from statuspage.services.export import export_site
+        from statuspage.services.site.export import export_site
 
         app = create_app(env=env)
         with app.app_context():

@@ -141,7 +141,7 @@ def main() -> None:
         from statuspage.db import utcnow
         from statuspage.models import Subscriber
         from statuspage.services.audit import Actor
-        from statuspage.services.incidents import declare_incident, post_update
+        from statuspage.services.incidents.lifecycle import declare_incident, post_update
 
         with app.app_context():
             now = utcnow()

@@ -249,7 +249,7 @@ def checks_group() -> None:
 def checks_run_once(name: str, as_json: bool) -> None:
     import json
 
-    from .services.monitor import run_check_now
+    from .services.monitoring.tools import run_check_now
 
     try:
         check, result = run_check_now(name)
@@ -353,7 +353,7 @@ def load_command(path: str) -> None:
                                                "instead of relative paths (feeds and API always use it).")
 @with_appcontext
 def export_command(directory: str, base_url: str | None) -> None:
-    from .services.export import ExportError, export_site
+    from .services.site.export import ExportError, export_site
 
     try:
         report = export_site(current_app._get_current_object(), directory, base_url=base_url)

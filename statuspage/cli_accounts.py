@@ -31,7 +31,7 @@ def accounts_group() -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and report, save nothing.")
 @with_appcontext
 def accounts_import(path: str, mappings: tuple[str, ...], delimiter: str, dry_run: bool) -> None:
-    from .services.accounts import ImportFileError, import_accounts_csv, parse_mapping
+    from .services.accounts.csv_import import ImportFileError, import_accounts_csv, parse_mapping
 
     try:
         mapping = parse_mapping(mappings)
@@ -54,7 +54,7 @@ def accounts_import(path: str, mappings: tuple[str, ...], delimiter: str, dry_ru
 @click.option("--tier", default=None, help="Only this tier.")
 @with_appcontext
 def accounts_list(owner: str | None, tier: str | None) -> None:
-    from .services.accounts import list_accounts
+    from .services.accounts.records import list_accounts
 
     for acc in list_accounts(owner=owner, tier=tier):
         renewal = acc.renewal_date.isoformat() if acc.renewal_date else "-"
@@ -79,7 +79,7 @@ def sla_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @with_appcontext
 def sla_report_command(date_from: str | None, date_to: str | None, account_ids: tuple[str, ...], fmt: str) -> None:
-    from .services.sla import SlaError, parse_period, sla_report
+    from .services.accounts.sla import SlaError, parse_period, sla_report
 
     try:
         start, end = parse_period(date_from, date_to)

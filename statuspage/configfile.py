@@ -101,7 +101,7 @@ class ConfigDoc:
     cause_categories: list[dict[str, str]]
 
 
-class _Collector:
+class ErrorCollector:
     """Collects errors with their paths instead of stopping at the first."""
 
     def __init__(self) -> None:
@@ -111,7 +111,7 @@ class _Collector:
         self.errors.append(f"{path}: {message}" if path else message)
 
 
-def expand_env(value: Any, env: Mapping[str, str], path: str, errors: _Collector) -> Any:
+def expand_env(value: Any, env: Mapping[str, str], path: str, errors: ErrorCollector) -> Any:
     """Expand ${NAME} in every string scalar (after YAML parsing, so no structure can be injected)."""
     if isinstance(value, dict):
         return {k: expand_env(v, env, f"{path}.{k}" if path else str(k), errors) for k, v in value.items()}
@@ -130,7 +130,7 @@ def expand_env(value: Any, env: Mapping[str, str], path: str, errors: _Collector
     return value
 
 
-def _known_keys(data: dict, allowed: set[str], path: str, errors: _Collector) -> None:
+def _known_keys(data: dict, allowed: set[str], path: str, errors: ErrorCollector) -> None:
     for key in data:
         if key not in allowed:
             close = [a for a in sorted(allowed) if a[:3] == str(key)[:3]]
@@ -138,7 +138,7 @@ def _known_keys(data: dict, allowed: set[str], path: str, errors: _Collector) ->
             errors.add(f"{path}.{key}" if path else str(key), f"unknown key{hint}")
 
 
-def _str(data: dict, key: str, path: str, errors: _Collector, *, required: bool = False,
+def _str(data: dict, key: str, path: str, errors: ErrorCollector, *, required: bool = False,
          max_len: int = 300) -> str | None:
     value = data.get(key)
     if value is None:
@@ -158,7 +158,7 @@ def _str(data: dict, key: str, path: str, errors: _Collector, *, required: bool 
     return value
 
 
-def _bool(data: dict, key: str, path: str, errors: _Collector, default: bool) -> bool:
+def _bool(data: dict, key: str, path: str, errors: ErrorCollector, default: bool) -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
         errors.add(f"{path}.{key}", f"must be true or false, got {value!r}")
@@ -166,14 +166,14 @@ def _bool(data: dict, key: str, path: str, errors: _Collector, default: bool) ->
     return value
 
 
-def _email(value: Any, path: str, errors: _Collector) -> str | None:
+def _email(value: Any, path: str, errors: ErrorCollector) -> str | None:
     if not isinstance(value, str) or not EMAIL.match(value.strip()):
         errors.add(path, f"not an email address: {value!r}")
         return None
     return value.strip().lower()
 
 
-def _date(value: Any, path: str, errors: _Collector) -> dt.date | None:
+def _date(value: Any, path: str, errors: ErrorCollector) -> dt.date | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -187,7 +187,7 @@ def _date(value: Any, path: str, errors: _Collector) -> dt.date | None:
         return None
 
 
-def _number(value: Any, path: str, errors: _Collector, *, minimum: float | None = None,
+def _number(value: Any, path: str, errors: ErrorCollector, *, minimum: float | None = None,
             maximum: float | None = None, exclusive_min: bool = False) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         errors.add(path, f"expected a number, got {value!r}")
@@ -209,7 +209,7 @@ def _number(value: Any, path: str, errors: _Collector, *, minimum: float | None 
     return number
 
 
-def _list(data: dict, key: str, path: str, errors: _Collector) -> list:
+def _list(data: dict, key: str, path: str, errors: ErrorCollector) -> list:
     value = data.get(key)
     if value is None:
         return []
@@ -219,7 +219,7 @@ def _list(data: dict, key: str, path: str, errors: _Collector) -> list:
     return value
 
 
-def _parse_page(data: Any, errors: _Collector) -> PageDef:
+def _parse_page(data: Any, errors: ErrorCollector) -> PageDef:
     page = PageDef()
     if data is None:
         return page
@@ -264,7 +264,7 @@ def _parse_page(data: Any, errors: _Collector) -> PageDef:
     return page
 
 
-def _parse_groups(raw: list, errors: _Collector) -> list[GroupDef]:
+def _parse_groups(raw: list, errors: ErrorCollector) -> list[GroupDef]:
     groups: list[GroupDef] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
@@ -288,7 +288,7 @@ def _parse_groups(raw: list, errors: _Collector) -> list[GroupDef]:
     return groups
 
 
-def _parse_components(raw: list, group_ids: set[str], errors: _Collector) -> list[ComponentDef]:
+def _parse_components(raw: list, group_ids: set[str], errors: ErrorCollector) -> list[ComponentDef]:
     components: list[ComponentDef] = []
     seen: set[str] = set()
     check_ids: dict[str, str] = {}
@@ -355,7 +355,7 @@ def _parse_components(raw: list, group_ids: set[str], errors: _Collector) -> lis
     return components
 
 
-def parse_account(item: Any, path: str, component_ids: set[str] | None, errors: _Collector) -> AccountDef | None:
+def parse_account(item: Any, path: str, component_ids: set[str] | None, errors: ErrorCollector) -> AccountDef | None:
     """Validate one account mapping (shared by the config file, the CSV import and the API)."""
     if not isinstance(item, dict):
         errors.add(path, "must be a mapping")
@@ -419,7 +419,7 @@ def parse_account(item: Any, path: str, component_ids: set[str] | None, errors: 
                       sla_target=sla, owner=owner, team=team, components=comps, contacts=contacts)
 
 
-def _parse_sla(data: Any, errors: _Collector) -> list[dict[str, float]]:
+def _parse_sla(data: Any, errors: ErrorCollector) -> list[dict[str, float]]:
     if data is None:
         return []
     if not isinstance(data, dict):
@@ -440,7 +440,7 @@ def _parse_sla(data: Any, errors: _Collector) -> list[dict[str, float]]:
     return ladder
 
 
-def _parse_causes(raw: list, errors: _Collector) -> list[dict[str, str]]:
+def _parse_causes(raw: list, errors: ErrorCollector) -> list[dict[str, str]]:
     if not raw:
         return [{"id": k, "name": CAUSE_LABELS[k]} for k in CAUSE_CATEGORIES]
     out = []
@@ -467,7 +467,7 @@ def parse_config(text: str, env: Mapping[str, str] | None = None) -> ConfigDoc:
     import os
 
     env = os.environ if env is None else env
-    errors = _Collector()
+    errors = ErrorCollector()
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

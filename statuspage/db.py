@@ -5,10 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import ARRAY, DateTime, Integer, any_, bindparam, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
+
+from .extensions import db as _db
 
 
 def utcnow() -> dt.datetime:
@@ -66,11 +71,32 @@ def configure_engine(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
-def is_postgres(session_or_engine) -> bool:
+def is_postgres(session_or_engine=None) -> bool:
+    """Whether the session (default: the app's ``db.session``) or engine talks to PostgreSQL."""
+    if session_or_engine is None:
+        session_or_engine = _db.session
     bind = getattr(session_or_engine, "bind", None) or session_or_engine
     if hasattr(bind, "get_bind"):
         bind = bind.get_bind()
     return bind.dialect.name == "postgresql"
+
+
+def insert_ignore(table, session=None):
+    """``INSERT … ON CONFLICT DO NOTHING`` for the session's dialect: add ``.on_conflict_do_nothing()``.
+
+    The backstop of every claim and fan-out (unique keys such as ``check_result(check_id, slot)`` and
+    ``outbox(dedupe_key)``): a second writer of the same row changes nothing instead of failing.
+    """
+    return (postgresql.insert(table) if is_postgres(session) else sqlite.insert(table))
+
+
+def id_in(column, ids):
+    """``column IN ids``; on PostgreSQL ``= ANY(:array)``: one bind parameter, so the statement is
+    compiled and prepared once instead of rendering hundreds of parameters each time."""
+    ids = list(ids)
+    if is_postgres():
+        return column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 @contextmanager
@@ -82,3 +108,21 @@ def transaction(session):
     except BaseException:
         session.rollback()
         raise
+
+
+def assign_changes(obj: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Set the attributes of ``obj`` that differ from ``values``; return {name: (old, new)} of what changed.
+
+    Decimals compare by value (``Decimal("1.50") == 1.5``), so a re-applied config changes nothing.
+    """
+    changes = {}
+    for key, new in values.items():
+        old = getattr(obj, key)
+        if isinstance(old, Decimal) and new is not None:
+            same = old == Decimal(str(new))
+        else:
+            same = old == new
+        if not same:
+            changes[key] = (old, new)
+            setattr(obj, key, new)
+    return changes

@@ -44,7 +44,7 @@ class Worker:
         )
         settings = app.extensions["statuspage.settings"]
         self.settings = settings
-        from .services.monitor import CheckScheduler
+        from .services.monitoring.scheduler import CheckScheduler
 
         self.checks = CheckScheduler(app, self.id, self.stop_event, threads=settings.worker_threads,
                                      batch=settings.worker_batch_size)
@@ -115,18 +115,18 @@ class Worker:
 
 def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
     """(name, interval seconds, function) of every periodic job."""
-    from .services import monitor, selfcheck
     from .services.idempotency import prune_idempotency_keys
-    from .services.incidents import resolve_quiet_auto_incidents
-    from .services.maintenance import advance_maintenance
-    from .services.outbox import deliver_outbox
+    from .services.incidents.auto import resolve_quiet_auto_incidents
+    from .services.incidents.maintenance import advance_maintenance
+    from .services.monitoring import rollups, selfcheck
+    from .services.notifications.outbox.deliver import deliver_outbox
 
     settings = worker.settings
     jobs: list[tuple[str, float, object]] = [
         ("heartbeat", 5.0, worker.heartbeat),
         ("deliver_outbox", 1.0, lambda: deliver_outbox(worker.id, worker.stop_event)),
         ("rollup_and_prune_results", 3600.0,
-         lambda: monitor.rollup_and_prune(retention_days=settings.result_retention_days)),
+         lambda: rollups.rollup_and_prune(retention_days=settings.result_retention_days)),
         ("prune_idempotency_keys", 3600.0, prune_idempotency_keys),
         ("monitoring_watchdog", 30.0, lambda: selfcheck.alert_if_monitoring_delayed(settings.monitoring_stale_after)),
         ("maintenance", 30.0, advance_maintenance),
@@ -138,7 +138,7 @@ def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
 
 def public_site_jobs(worker: Worker) -> list[tuple[str, float, object]]:
     """Uptime rollups every minute; the static export when STATUSPAGE_EXPORT_DIR is set."""
-    from .services.export import export_if_changed
+    from .services.site.export import export_if_changed
     from .services.uptime import rollup_uptime
 
     def rollup() -> None:

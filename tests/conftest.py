@@ -99,7 +99,7 @@ def _reset_tables(app) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_process_memos():
     """Per-process memos (monitoring delay) must not leak from one test's database into the next."""
-    from statuspage.services import public_site
+    from statuspage.services.site import public as public_site
 
     public_site._DELAY_MEMO[0] = 0.0
     yield

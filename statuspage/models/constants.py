@@ -15,6 +15,17 @@ STATUS_SEVERITY = {
     "partial_outage": 3,
     "major_outage": 4,
 }
+
+
+def worst_status(statuses) -> str:
+    """The most severe of some component statuses (operational when there are none)."""
+    result = "operational"
+    for s in statuses:
+        if STATUS_SEVERITY[s] > STATUS_SEVERITY[result]:
+            result = s
+    return result
+
+
 STATUS_LABELS = {
     "operational": "Operational",
     "degraded_performance": "Degraded Performance",
@@ -24,6 +35,13 @@ STATUS_LABELS = {
 }
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved", "postmortem")
 MAINTENANCE_STATUSES = ("scheduled", "in_progress", "verifying", "completed", "cancelled")
+# The one status vocabulary: an incident is open until resolved; a maintenance is open until it ends,
+# and active (its components under maintenance) while in progress or verifying.
+OPEN_INCIDENT_STATUSES = ("investigating", "identified", "monitoring")
+CLOSED_INCIDENT_STATUSES = ("resolved", "postmortem")
+ACTIVE_MAINTENANCE_STATUSES = ("in_progress", "verifying")
+OPEN_MAINTENANCE_STATUSES = ("scheduled", *ACTIVE_MAINTENANCE_STATUSES)
+OPEN_STATUSES = {"incident": OPEN_INCIDENT_STATUSES, "maintenance": OPEN_MAINTENANCE_STATUSES}
 IMPACTS = ("none", "minor", "major", "critical", "maintenance")
 STATUS_SOURCES = ("check", "incident", "maintenance", "manual")
 ROLES = ("admin", "responder", "account_manager", "viewer")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, utcnow
 from ..extensions import db
+from .constants import ACTIVE_MAINTENANCE_STATUSES, OPEN_STATUSES
 
 
 class Incident(db.Model):
@@ -58,6 +59,16 @@ class Incident(db.Model):
     @property
     def is_draft(self) -> bool:
         return self.published_at is None
+
+    @property
+    def is_open(self) -> bool:
+        """An incident until resolved; a maintenance until completed or cancelled."""
+        return self.status in OPEN_STATUSES.get(self.kind, ())
+
+    @property
+    def is_active_maintenance(self) -> bool:
+        """A maintenance in progress or verifying: its components are under maintenance."""
+        return self.kind == "maintenance" and self.status in ACTIVE_MAINTENANCE_STATUSES
 
     @property
     def effective_impact(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,6 +27,14 @@ class Page(db.Model):
     # Everything else from the config file that has no column of its own (sla ladder, cause taxonomy, ...).
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def tz(self) -> dt.tzinfo:
+        """The page's time zone (UTC when unset or unknown): every time a person reads is in it."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return dt.UTC
 
 
 class SiteVersion(db.Model):

@@ -37,6 +37,17 @@ class Subscriber(db.Model):
         return (self.confirmed_at is not None and self.unsubscribed_at is None
                 and self.quarantined_at is None)
 
+    @property
+    def state(self) -> str:
+        """One word for lists and the API: pending | active | unsubscribed | quarantined."""
+        if self.unsubscribed_at is not None:
+            return "unsubscribed"
+        if self.quarantined_at is not None:
+            return "quarantined"
+        if self.confirmed_at is None:
+            return "pending"
+        return "active"
+
 
 class SubscriberComponent(db.Model):
     __tablename__ = "subscriber_component"

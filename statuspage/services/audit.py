@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import getpass
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +28,6 @@ class Actor:
 
     @classmethod
     def cli(cls) -> Actor:
-        import getpass
-
         try:
             who = getpass.getuser()
         except Exception:  # noqa: BLE001 - no login name in some containers

@@ -8,26 +8,24 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from ..configfile import AccountDef, ConfigDoc
-from ..db import utcnow
+from ..db import assign_changes, utcnow
 from ..extensions import db
 from ..models import (
     Account,
-    AccountComponent,
-    AccountContact,
-    AccountTeamMember,
     Check,
     Component,
     ComponentGroup,
 )
+from .accounts.records import upsert_account_fields
 from .audit import Actor, record
-from .schedule import next_slot_after, run_interval
-from .site import bump_site_version, get_page
+from .incidents.status import open_initial_interval
+from .monitoring.schedule import next_slot_after, run_interval
+from .page import bump_site_version, get_page
 
 
 @dataclass
@@ -59,21 +57,6 @@ class ChangeReport:
                 "unchanged": self.unchanged}
 
 
-def _assign(obj: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Set attributes that differ; return {name: (old, new)} of what changed."""
-    changes = {}
-    for key, new in values.items():
-        old = getattr(obj, key)
-        if isinstance(old, Decimal) and new is not None:
-            same = old == Decimal(str(new))
-        else:
-            same = old == new
-        if not same:
-            changes[key] = (old, new)
-            setattr(obj, key, new)
-    return changes
-
-
 def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
     """Make the database match `doc` in one transaction and return what changed."""
     actor = actor or Actor.cli()
@@ -85,7 +68,7 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
     settings = dict(page.settings or {})
     new_settings = {**settings, "currency": doc.page.currency, "sla_credits": doc.sla_credits,
                     "cause_categories": doc.cause_categories}
-    page_changes = _assign(page, {
+    page_changes = assign_changes(page, {
         "name": doc.page.name, "url": doc.page.url, "time_zone": doc.page.time_zone,
         "on_call": doc.page.on_call, "partial_outage_weight": doc.page.partial_outage_weight,
         "degraded_weight": doc.page.degraded_weight,
@@ -110,7 +93,7 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
             groups[gdef.id] = group
             report.created.append(f"group {gdef.id}")
             public_change = True
-        elif _assign(group, values):
+        elif assign_changes(group, values):
             report.updated.append(f"group {gdef.id}")
             public_change = True
         else:
@@ -146,13 +129,11 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
             components[cdef.id] = comp
             report.created.append(f"component {cdef.id}")
             public_change = True
-            from .status import open_initial_interval
-
             open_initial_interval(comp, now)
         else:
             if cdef.start_date is None:
                 values.pop("start_date")
-            changes = _assign(comp, values)
+            changes = assign_changes(comp, values)
             if changes:
                 report.updated.append(f"component {cdef.id} ({', '.join(sorted(changes))})")
                 public_change = True
@@ -178,7 +159,7 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
                 report.created.append(f"check {spec.id}")
             else:
                 old_interval = check.interval_seconds
-                changes = _assign(check, values)
+                changes = assign_changes(check, values)
                 if changes:
                     if "interval_seconds" in changes or check.next_run_at is None or old_interval is None:
                         check.next_run_at = next_slot_after(spec.id, run_interval(spec.kind, float(spec.interval)), now)
@@ -235,51 +216,3 @@ def _apply_accounts(accounts: list[AccountDef], components: dict[str, Component]
         if ext_id not in wanted and acc.source == "config" and acc.archived_at is None:
             acc.archived_at = now
             report.archived.append(f"account {ext_id}")
-
-
-def upsert_account_fields(acc: Account, adef: AccountDef, components: dict[str, Component], *,
-                          source: str) -> set[str]:
-    """Set an account's fields, components, team and contacts from `adef`; return the names that changed."""
-    changed = set(_assign(acc, {
-        "name": adef.name, "arr": adef.arr, "tier": adef.tier, "renewal_date": adef.renewal_date,
-        "sla_target": adef.sla_target, "owner_email": adef.owner, "archived_at": None,
-    }))
-    if acc.id is None:
-        acc.source = source
-        db.session.flush()
-
-    wanted_components = {components[c].id for c in adef.components if c in components}
-    current = {ac.component_id: ac for ac in acc.components}
-    if set(current) != wanted_components:
-        changed.add("components")
-        for cid, ac in current.items():
-            if cid not in wanted_components:
-                acc.components.remove(ac)
-        for cid in wanted_components - set(current):
-            acc.components.append(AccountComponent(component_id=cid))
-
-    current_team = {m.email: m for m in acc.team}
-    if set(current_team) != set(adef.team):
-        changed.add("team")
-        for email, m in current_team.items():
-            if email not in adef.team:
-                acc.team.remove(m)
-        for email in adef.team:
-            if email not in current_team:
-                acc.team.append(AccountTeamMember(email=email))
-
-    current_contacts = {c.email: c for c in acc.contacts}
-    wanted_contacts = {c.email: c for c in adef.contacts}
-    for email, contact in current_contacts.items():
-        if email not in wanted_contacts:
-            acc.contacts.remove(contact)
-            changed.add("contacts")
-    for email, cdef in wanted_contacts.items():
-        contact = current_contacts.get(email)
-        values = {"name": cdef.name, "role": cdef.role, "notify": cdef.notify}
-        if contact is None:
-            acc.contacts.append(AccountContact(email=email, **values))
-            changed.add("contacts")
-        elif _assign(contact, values):
-            changed.add("contacts")
-    return changed

@@ -33,7 +33,7 @@ from ..db import utcnow
 from ..extensions import db
 from ..models import Component, ComponentStatusInterval, ComponentUptimeDay
 from ..models.constants import STATUS_SEVERITY
-from .site import bump_site_version, get_page
+from .page import bump_site_version, get_page
 
 DAY = dt.timedelta(days=1)
 BAR_DAYS = 90
@@ -137,7 +137,7 @@ class UptimeReport:
 Segment = tuple[dt.datetime, dt.datetime, str]
 
 
-def _load_segments(component_ids: Sequence[int], start: dt.datetime, end: dt.datetime,
+def load_segments(component_ids: Sequence[int], start: dt.datetime, end: dt.datetime,
                    now: dt.datetime) -> dict[int, list[Segment]]:
     """Status intervals of the components clipped to [start, min(end, now)), ordered by start."""
     stop = min(end, now)
@@ -206,7 +206,7 @@ def component_uptime(component_ids: Sequence[int], start: dt.datetime, end: dt.d
     now = now or utcnow()
     weights = weights or Weights.from_page()
     ids = list(dict.fromkeys(component_ids))
-    segments = _load_segments(ids, start, end, now)
+    segments = load_segments(ids, start, end, now)
     report = UptimeReport(start=start, end=end, weights=weights)
     for cid in ids:
         report.components[cid] = figures_from_segments(segments[cid])
@@ -298,7 +298,7 @@ def rollup_uptime(now: dt.datetime | None = None) -> int:
         return 0
 
     first_day = min(d for days in due.values() for d in days)
-    segments = _load_segments(list(due), day_bounds(first_day)[0], day_bounds(today)[1], now)
+    segments = load_segments(list(due), day_bounds(first_day)[0], day_bounds(today)[1], now)
     written = 0
     visible_change = False
     for cid, days in due.items():
@@ -393,7 +393,7 @@ def uptime_bars(components: Sequence[Component], now: dt.datetime | None = None,
     first = today - dt.timedelta(days=days - 1)
     ids = [c.id for c in components]
     rollups = _closed_day_rollups(ids, first, today)
-    live = _load_segments(ids, day_bounds(today)[0], day_bounds(today)[1], now)
+    live = load_segments(ids, day_bounds(today)[0], day_bounds(today)[1], now)
     day_list = [first + dt.timedelta(days=i) for i in range(days)]
     wp, wd = weights.partial, weights.degraded
     out: dict[int, ComponentBars] = {}

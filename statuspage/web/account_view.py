@@ -13,10 +13,10 @@ import datetime as dt
 from flask import Blueprint, abort, make_response, render_template
 
 from ..db import utcnow
-from ..services import accounts as svc
-from ..services import public_site as ps
-from ..services.site import get_page
-from ..services.sla import formula_text, page_zone, parse_period, sla_report
+from ..services.accounts import private_links as svc
+from ..services.accounts.sla import formula_text, page_zone, parse_period, sla_report
+from ..services.page import get_page
+from ..services.site import public as ps
 from ..services.uptime import BAR_DAYS, Weights, format_percent, uptime_bars
 
 bp = Blueprint("account_view", __name__)

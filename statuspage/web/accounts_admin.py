@@ -16,9 +16,21 @@ from flask_login import current_user
 from ..db import utcnow
 from ..extensions import db
 from ..models.constants import CONTACT_NOTIFY_LABELS
-from ..services import accounts as svc
-from ..services.site import get_page
-from ..services.sla import SlaError, at_risk_accounts, formula_text, page_zone, parse_period, sla_report
+from ..services.accounts import impact as impact_svc
+from ..services.accounts import outreach as outreach_svc
+from ..services.accounts import private_links
+from ..services.accounts import records as records_svc
+from ..services.accounts import watches as watches_svc
+from ..services.accounts.sla import (
+    SlaError,
+    at_risk_accounts,
+    formula_text,
+    page_zone,
+    parse_period,
+    sla_report,
+)
+from ..services.notifications.account_mail import send_postmortem_to_accounts
+from ..services.page import get_page
 from ..services.uptime import Weights
 from .authz import EVERYONE, current_actor, require_role, safe_next
 
@@ -38,14 +50,14 @@ def _helpers():
 
 
 def _account_or_404(external_id: str):
-    acc = svc.get_account(external_id)
+    acc = records_svc.get_account(external_id)
     if acc is None:
         abort(404)
     return acc
 
 
 def _incident_or_404(public_id: str):
-    inc = svc.get_incident(public_id)
+    inc = impact_svc.get_incident(public_id)
     if inc is None:
         abort(404)
     return inc
@@ -63,25 +75,25 @@ def accounts():
     sort = request.args.get("sort", "arr")
     if sort not in ("arr", "name", "renewal"):
         sort = "arr"
-    rows = svc.list_accounts(owner=owner, tier=tier, query=query, sort=sort)
+    rows = records_svc.list_accounts(owner=owner, tier=tier, query=query, sort=sort)
     watching_all = False
     watched: set[int] = set()
     if current_user.role in ("account_manager", "admin"):
-        for w in svc.watches_of(current_user):
+        for w in watches_svc.watches_of(current_user):
             if w.account_id is None:
                 watching_all = True
             else:
                 watched.add(w.account_id)
     total = sum(float(a.arr or 0) for a in rows)
     return render_template("admin/accounts.html", page=get_page(), accounts=rows, owner=owner or "", tier=tier or "",
-                           q=query or "", sort=sort, tiers=svc.tiers(), total_arr=total, watched=watched,
+                           q=query or "", sort=sort, tiers=records_svc.tiers(), total_arr=total, watched=watched,
                            watching_all=watching_all, me=current_user.email)
 
 
 @bp.get("/accounts/<external_id>")
 @require_role(*EVERYONE)
 def account(external_id: str):
-    from ..services.public_site import incidents_overlapping
+    from ..services.site.public import incidents_overlapping
 
     acc = _account_or_404(external_id)
     now = utcnow()
@@ -89,8 +101,8 @@ def account(external_id: str):
     report = sla_report(start, end, accounts=[acc.external_id], now=now)
     comp_ids = [ac.component_id for ac in acc.components]
     incidents = incidents_overlapping(now - dt.timedelta(days=90), now, comp_ids) if comp_ids else []
-    watches = svc.watches_of(current_user) if current_user.role in ("account_manager", "admin") else []
-    link = svc.account_view_token(acc) if _can(WRITE_ROLES) else None
+    watches = watches_svc.watches_of(current_user) if current_user.role in ("account_manager", "admin") else []
+    link = private_links.account_view_token(acc) if _can(WRITE_ROLES) else None
     return render_template(
         "admin/account.html", page=get_page(), account=acc, sla=report.row(acc.external_id), report=report,
         incidents=incidents, components=sorted((ac.component for ac in acc.components), key=lambda c: c.position),
@@ -103,7 +115,7 @@ def account(external_id: str):
 @require_role(*WRITE_ROLES)
 def watch(external_id: str):
     acc = _account_or_404(external_id)
-    svc.watch(current_user, acc, actor=current_actor())
+    watches_svc.watch(current_user, acc, actor=current_actor())
     db.session.commit()
     flash(f"You will get the internal digest when an incident touches {acc.name}.", "success")
     return redirect(safe_next(request.form.get("next"), url_for(".account", external_id=external_id)))
@@ -113,7 +125,7 @@ def watch(external_id: str):
 @require_role(*WRITE_ROLES)
 def unwatch(external_id: str):
     acc = _account_or_404(external_id)
-    svc.unwatch(current_user, acc, actor=current_actor())
+    watches_svc.unwatch(current_user, acc, actor=current_actor())
     db.session.commit()
     flash(f"You no longer watch {acc.name}.", "success")
     return redirect(safe_next(request.form.get("next"), url_for(".account", external_id=external_id)))
@@ -123,10 +135,10 @@ def unwatch(external_id: str):
 @require_role(*WRITE_ROLES)
 def watch_all():
     if request.form.get("on") == "1":
-        svc.watch(current_user, None, actor=current_actor())
+        watches_svc.watch(current_user, None, actor=current_actor())
         flash("You will get the internal digest for every account you own or are on the team of.", "success")
     else:
-        svc.unwatch(current_user, None, actor=current_actor())
+        watches_svc.unwatch(current_user, None, actor=current_actor())
         flash("You no longer follow all your accounts.", "success")
     db.session.commit()
     return redirect(url_for(".accounts"))
@@ -136,7 +148,7 @@ def watch_all():
 @require_role(*WRITE_ROLES)
 def revoke_link(external_id: str):
     acc = _account_or_404(external_id)
-    svc.revoke_view_link(acc, actor=current_actor())
+    private_links.revoke_view_link(acc, actor=current_actor())
     db.session.commit()
     flash("The old private link no longer works. Share the new one below.", "success")
     return redirect(url_for(".account", external_id=external_id) + "#private-link")
@@ -156,7 +168,7 @@ def _blank_form() -> dict:
 
 
 def _form_of(acc) -> dict:
-    d = svc.account_to_dict(acc)
+    d = records_svc.account_to_dict(acc)
     return {"id": d["id"], "name": d["name"], "arr": f"{acc.arr or 0:f}".rstrip("0").rstrip("."),
             "tier": d["tier"] or "", "renewal_date": d["renewal_date"] or "",
             "sla_target": f"{acc.sla_target:f}".rstrip("0").rstrip(".") if acc.sla_target is not None else "",
@@ -194,7 +206,7 @@ def _contact_rows(form: dict) -> list[dict]:
 _CONTACT_FIELD = re.compile(r"contacts\[(\d+)\]\.?(\w*)")  # contacts[2].email: the third row's email
 
 
-def _field_errors(exc: svc.AccountError) -> dict[str, str]:
+def _field_errors(exc: records_svc.AccountError) -> dict[str, str]:
     """AccountError fields → form keys: ``contacts[2].email`` stays (row 3's email), ``team[1]`` → ``team``."""
     out: dict[str, str] = {}
     for key, message in exc.fields.items():
@@ -220,11 +232,11 @@ def _error_summary(errors: dict[str, str]) -> list[tuple[str, str, str]]:
 
 
 def _render_form(form: dict, *, account=None, errors: dict[str, str] | None = None, status: int = 200):
-    comps = sorted(svc.component_slugs().values(), key=lambda c: (c.position, c.name))
+    comps = sorted(records_svc.component_slugs().values(), key=lambda c: (c.position, c.name))
     return render_template("admin/account_form.html", page=get_page(), form=form, account=account,
                            errors=errors or {}, summary=_error_summary(errors or {}), components=comps,
                            contact_rows=_contact_rows(form), notify_labels=CONTACT_NOTIFY_LABELS,
-                           tiers=svc.tiers()), status
+                           tiers=records_svc.tiers()), status
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
@@ -234,8 +246,8 @@ def account_new():
         return _render_form(_blank_form())
     form = _form_from_request()
     try:
-        acc = svc.create_account(_data_of(form), actor=current_actor(), source="api")
-    except svc.AccountError as exc:
+        acc = records_svc.create_account(_data_of(form), actor=current_actor(), source="api")
+    except records_svc.AccountError as exc:
         db.session.rollback()
         return _render_form(form, errors=_field_errors(exc), status=409 if exc.code == "conflict" else 400)
     db.session.commit()
@@ -256,8 +268,8 @@ def account_edit(external_id: str):
     form = _form_from_request()
     form["id"] = acc.external_id
     try:
-        changed = svc.update_account(acc, _data_of(form), actor=current_actor(), partial=False)
-    except svc.AccountError as exc:
+        changed = records_svc.update_account(acc, _data_of(form), actor=current_actor(), partial=False)
+    except records_svc.AccountError as exc:
         db.session.rollback()
         return _render_form(form, account=acc, errors=_field_errors(exc), status=400)
     db.session.commit()
@@ -271,8 +283,8 @@ def account_edit(external_id: str):
 def account_archive(external_id: str):
     acc = _account_or_404(external_id)
     try:
-        svc.archive_account(acc, actor=current_actor())
-    except svc.AccountError as exc:
+        records_svc.archive_account(acc, actor=current_actor())
+    except records_svc.AccountError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".account", external_id=external_id), 303)
@@ -286,11 +298,11 @@ def account_archive(external_id: str):
 
 def impact_context(incident, now: dt.datetime | None = None) -> dict:
     """What templates/admin/_incident_accounts.html needs (the incident console page includes it)."""
-    impact = svc.incident_impact(incident, now)
-    return {"incident": incident, "impact": impact, "outreach": svc.outreach_for(incident),
+    impact = impact_svc.incident_impact(incident, now)
+    return {"incident": incident, "impact": impact, "outreach": outreach_svc.outreach_for(incident),
             "has_public_postmortem": bool(incident.postmortem and incident.postmortem.published_at
                                           and any(s.get("public") for s in incident.postmortem.sections or [])),
-            "outage_definition": svc.OUTAGE_DEFINITION, "currency": (get_page().settings or {}).get("currency", "USD")}
+            "outage_definition": impact_svc.OUTAGE_DEFINITION, "currency": (get_page().settings or {}).get("currency", "USD")}
 
 
 @bp.get("/incidents/<public_id>/accounts")
@@ -310,8 +322,8 @@ def outreach(public_id: str, external_id: str):
     done = request.form.get("done", "1") != "0"
     note = request.form.get("note")
     try:
-        svc.record_outreach(inc, acc, action, actor=current_actor(), done=done, note=note)
-    except svc.AccountError as exc:
+        outreach_svc.record_outreach(inc, acc, action, actor=current_actor(), done=done, note=note)
+    except records_svc.AccountError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".incident_accounts", public_id=public_id)), 303
@@ -326,8 +338,8 @@ def outreach(public_id: str, external_id: str):
 def send_postmortem(public_id: str):
     inc = _incident_or_404(public_id)
     try:
-        n = svc.send_postmortem_to_accounts(inc, actor=current_actor())
-    except svc.AccountError as exc:
+        n = send_postmortem_to_accounts(inc, actor=current_actor())
+    except records_svc.AccountError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".incident_accounts", public_id=public_id)), 303

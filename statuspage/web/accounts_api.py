@@ -9,8 +9,10 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 
 from ..extensions import csrf, db
-from ..services import accounts as svc
-from ..services.sla import SlaError, at_risk_accounts, parse_period, sla_report
+from ..services.accounts import impact as impact_svc
+from ..services.accounts import outreach as outreach_svc
+from ..services.accounts import records as records_svc
+from ..services.accounts.sla import SlaError, at_risk_accounts, parse_period, sla_report
 from .authz import api_auth, api_error, refuse_unknown_query
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
@@ -30,7 +32,7 @@ def _json_body():
     return data, None
 
 
-def _account_error(exc: svc.AccountError):
+def _account_error(exc: records_svc.AccountError):
     return api_error(STATUS.get(exc.code, 422), exc.code, str(exc), exc.fields)
 
 
@@ -38,10 +40,10 @@ def _account_error(exc: svc.AccountError):
 @api_auth("read")
 def list_accounts():
     sort = request.args.get("sort", "arr")
-    rows = svc.list_accounts(owner=request.args.get("owner") or None, tier=request.args.get("tier") or None,
+    rows = records_svc.list_accounts(owner=request.args.get("owner") or None, tier=request.args.get("tier") or None,
                              query=request.args.get("q") or None, sort=sort if sort in ("arr", "name", "renewal")
                              else "arr")
-    return jsonify({"accounts": [svc.account_to_dict(a) for a in rows]})
+    return jsonify({"accounts": [records_svc.account_to_dict(a) for a in rows]})
 
 
 @bp.post("/accounts")
@@ -51,50 +53,50 @@ def create_account():
     if err:
         return err
     try:
-        acc = svc.create_account(data, actor=g.actor)
-    except svc.AccountError as exc:
+        acc = records_svc.create_account(data, actor=g.actor)
+    except records_svc.AccountError as exc:
         db.session.rollback()
         return _account_error(exc)
     db.session.commit()
-    return jsonify(svc.account_to_dict(acc)), 201
+    return jsonify(records_svc.account_to_dict(acc)), 201
 
 
 @bp.get("/accounts/<external_id>")
 @api_auth("read")
 def get_account(external_id: str):
-    acc = svc.get_account(external_id)
+    acc = records_svc.get_account(external_id)
     if acc is None:
         return api_error(404, "not_found", f"no account {external_id!r}")
-    return jsonify(svc.account_to_dict(acc))
+    return jsonify(records_svc.account_to_dict(acc))
 
 
 @bp.route("/accounts/<external_id>", methods=["PATCH", "PUT"])
 @api_auth("write", roles=WRITE)
 def update_account(external_id: str):
-    acc = svc.get_account(external_id)
+    acc = records_svc.get_account(external_id)
     if acc is None:
         return api_error(404, "not_found", f"no account {external_id!r}")
     data, err = _json_body()
     if err:
         return err
     try:
-        svc.update_account(acc, data, actor=g.actor, partial=request.method == "PATCH")
-    except svc.AccountError as exc:
+        records_svc.update_account(acc, data, actor=g.actor, partial=request.method == "PATCH")
+    except records_svc.AccountError as exc:
         db.session.rollback()
         return _account_error(exc)
     db.session.commit()
-    return jsonify(svc.account_to_dict(acc))
+    return jsonify(records_svc.account_to_dict(acc))
 
 
 @bp.delete("/accounts/<external_id>")
 @api_auth("write", roles=WRITE)
 def archive_account(external_id: str):
-    acc = svc.get_account(external_id)
+    acc = records_svc.get_account(external_id)
     if acc is None:
         return api_error(404, "not_found", f"no account {external_id!r}")
     try:
-        svc.archive_account(acc, actor=g.actor)
-    except svc.AccountError as exc:
+        records_svc.archive_account(acc, actor=g.actor)
+    except records_svc.AccountError as exc:
         db.session.rollback()
         return _account_error(exc)
     db.session.commit()
@@ -104,11 +106,11 @@ def archive_account(external_id: str):
 @bp.get("/incidents/<public_id>/affected-accounts")
 @api_auth("read")
 def affected_accounts(public_id: str):
-    inc = svc.get_incident(public_id)
+    inc = impact_svc.get_incident(public_id)
     if inc is None:
         return api_error(404, "not_found", f"no incident {public_id!r}")
-    impact = svc.incident_impact(inc)
-    outreach = svc.outreach_for(inc)
+    impact = impact_svc.incident_impact(inc)
+    outreach = outreach_svc.outreach_for(inc)
     body = {"incident": {"id": inc.public_id, "name": inc.name, "status": inc.status, "kind": inc.kind},
             **impact.to_dict()}
     for item, acc in zip(body["accounts"], impact.accounts, strict=True):

@@ -17,20 +17,21 @@ from sqlalchemy.orm import selectinload
 from ..db import utcnow
 from ..extensions import db
 from ..models import ActionItem, Check, Component, Incident, IncidentCheck, Postmortem, UpdateTemplate
-from ..models.constants import COMPONENT_STATUSES
-from ..services import incidents as incident_svc
-from ..services import maintenance as maint_svc
-from ..services import postmortems as pm_svc
-from ..services import reports as report_svc
-from ..services.check_silence import silence_check
-from ..services.incidents import IncidentError
-from ..services.site import get_page
+from ..models.constants import COMPONENT_STATUSES, OPEN_INCIDENT_STATUSES
+from ..services.incidents import lifecycle as lifecycle_svc
+from ..services.incidents import maintenance as maint_svc
+from ..services.incidents import postmortems as pm_svc
+from ..services.incidents import reports as report_svc
+from ..services.incidents import templates as templates_svc
+from ..services.incidents.lifecycle import IncidentError
+from ..services.monitoring.silence import silence_check
+from ..services.page import get_page
 from .authz import EVERYONE, current_actor, require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 WRITERS = ("responder",)
-UPDATE_STATUSES = incident_svc.INCIDENT_FLOW
+UPDATE_STATUSES = lifecycle_svc.INCIDENT_FLOW
 NEXT_STATUS = {"investigating": "identified", "identified": "monitoring", "monitoring": "resolved",
                "resolved": "resolved", "postmortem": "resolved"}
 PER_PAGE = 50
@@ -83,7 +84,7 @@ def _component_statuses(form) -> dict[int, str]:
 
 
 def _get_incident(public_id: str, kind: str = "incident") -> Incident:
-    inc = incident_svc.find_incident(public_id, kind)
+    inc = lifecycle_svc.find_incident(public_id, kind)
     if inc is None:
         abort(404)
     return inc
@@ -102,7 +103,7 @@ def _all_components() -> list[Component]:
 def dashboard():
     now = utcnow()
     open_incidents = db.session.scalars(select(Incident).where(
-        Incident.kind == "incident", Incident.status.in_(incident_svc.OPEN_STATUSES))
+        Incident.kind == "incident", Incident.status.in_(OPEN_INCIDENT_STATUSES))
         .order_by(Incident.created_at.desc())).all()
     checks = db.session.scalars(select(Check).where(Check.archived_at.is_(None))
                                 .options(selectinload(Check.component)).order_by(Check.slug)).all()
@@ -118,7 +119,7 @@ def dashboard():
 @bp.get("/checks/<slug>")
 @require_role(*EVERYONE)
 def check_detail(slug: str):
-    from ..services.monitor import latency_24h
+    from ..services.monitoring.rollups import latency_24h
 
     check = db.session.scalar(select(Check).where(Check.slug == slug))
     if check is None:
@@ -176,7 +177,7 @@ def incident_new():
             preview = form["body"]
         else:
             try:
-                inc = incident_svc.declare_incident(
+                inc = lifecycle_svc.declare_incident(
                     name=form["name"], impact=form["impact"], components=form["components"], body=form["body"],
                     status=form["status"] or "investigating", notify_subscribers=form["notify"],
                     publish=form["publish"], actor=current_actor())
@@ -187,7 +188,7 @@ def incident_new():
                 flash("Incident declared." if inc.published_at else "Draft saved.", "success")
                 return redirect(url_for("admin.incident", public_id=inc.public_id), 303)
     return render_template("admin/incident_new.html", form=form, preview=preview,
-                           components=_all_components(), templates=incident_svc.list_templates()), status
+                           components=_all_components(), templates=templates_svc.list_templates()), status
 
 
 def _apply_template(form: dict[str, Any]) -> None:
@@ -211,12 +212,12 @@ def _incident_page(inc: Incident, composer: dict[str, Any] | None = None, previe
     checks = db.session.execute(select(IncidentCheck, Check).join(Check, Check.id == IncidentCheck.check_id)
                                 .where(IncidentCheck.incident_id == inc.id)).all()
     affected = {ic.component_id for ic in inc.components}
-    timestamps = {k: to_local_input(getattr(inc, k)) for k in incident_svc.KEY_TIMESTAMPS}
+    timestamps = {k: to_local_input(getattr(inc, k)) for k in lifecycle_svc.KEY_TIMESTAMPS}
     from .accounts_admin import impact_context
 
     return render_template("admin/incident.html", incident=inc, updates=updates, composer=composer,
                            preview=preview, components=_all_components(), affected=affected,
-                           templates=incident_svc.list_templates(), checks=checks,
+                           templates=templates_svc.list_templates(), checks=checks,
                            timestamps=timestamps,
                            **{k: v for k, v in impact_context(inc).items() if k != "incident"}), status
 
@@ -245,10 +246,10 @@ def incident_update(public_id: str):
     changes = {cid: s for cid, s in composer["components"].items() if current.get(cid) != s}
     try:
         if inc.published_at is None and request.form.get("publish"):
-            incident_svc.publish_draft(inc, actor=current_actor(), body=composer["body"], status=composer["status"],
+            lifecycle_svc.publish_draft(inc, actor=current_actor(), body=composer["body"], status=composer["status"],
                                        components=changes, notify_subscribers=composer["notify"])
         else:
-            incident_svc.post_update(inc, status=composer["status"], body=composer["body"], components=changes,
+            lifecycle_svc.post_update(inc, status=composer["status"], body=composer["body"], components=changes,
                                      notify_subscribers=composer["notify"], actor=current_actor())
     except IncidentError as exc:
         flash(str(exc), "error")
@@ -260,11 +261,11 @@ def incident_update(public_id: str):
 @bp.post("/incidents/<public_id>/notes")
 @require_role(*WRITERS)
 def incident_note(public_id: str):
-    inc = incident_svc.find_incident(public_id, None)
+    inc = lifecycle_svc.find_incident(public_id, None)
     if inc is None:
         abort(404)
     try:
-        incident_svc.add_internal_note(inc, request.form.get("body", ""), actor=current_actor())
+        lifecycle_svc.add_internal_note(inc, request.form.get("body", ""), actor=current_actor())
     except IncidentError as exc:
         flash(str(exc), "error")
     else:
@@ -278,8 +279,8 @@ def incident_note(public_id: str):
 def incident_edit(public_id: str):
     inc = _get_incident(public_id)
     try:
-        stamps = {k: parse_local(request.form.get(k), k) for k in incident_svc.KEY_TIMESTAMPS if k in request.form}
-        incident_svc.edit_incident(inc, actor=current_actor(), name=request.form.get("name"),
+        stamps = {k: parse_local(request.form.get(k), k) for k in lifecycle_svc.KEY_TIMESTAMPS if k in request.form}
+        lifecycle_svc.edit_incident(inc, actor=current_actor(), name=request.form.get("name"),
                                    impact=request.form.get("impact") or None, timestamps=stamps)
     except IncidentError as exc:
         flash(str(exc), "error")
@@ -293,7 +294,7 @@ def incident_edit(public_id: str):
 def incident_publish(public_id: str):
     inc = _get_incident(public_id)
     try:
-        incident_svc.publish_draft(inc, actor=current_actor(), name=request.form.get("name") or None,
+        lifecycle_svc.publish_draft(inc, actor=current_actor(), name=request.form.get("name") or None,
                                    impact=request.form.get("impact") or None,
                                    body=request.form.get("body") or None,
                                    notify_subscribers=bool(request.form.get("notify")))
@@ -309,7 +310,7 @@ def incident_publish(public_id: str):
 def incident_discard(public_id: str):
     inc = _get_incident(public_id)
     try:
-        incident_svc.delete_draft(inc, actor=current_actor())
+        lifecycle_svc.delete_draft(inc, actor=current_actor())
     except IncidentError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.incident", public_id=public_id), 303)
@@ -481,7 +482,7 @@ def maintenance_update(public_id: str):
 @bp.get("/templates")
 @require_role(*EVERYONE)
 def templates():
-    return render_template("admin/templates.html", templates=incident_svc.list_templates())
+    return render_template("admin/templates.html", templates=templates_svc.list_templates())
 
 
 @bp.post("/templates")
@@ -492,7 +493,7 @@ def template_save():
     if tid and tpl is None:
         abort(404)
     try:
-        incident_svc.save_template(name=request.form.get("name", ""), body=request.form.get("body", ""),
+        templates_svc.save_template(name=request.form.get("name", ""), body=request.form.get("body", ""),
                                    status=request.form.get("status") or None,
                                    title=request.form.get("title") or None, actor=current_actor(), template=tpl)
     except IncidentError as exc:
@@ -508,7 +509,7 @@ def template_delete(template_id: int):
     tpl = db.session.get(UpdateTemplate, template_id)
     if tpl is None:
         abort(404)
-    incident_svc.delete_template(tpl, actor=current_actor())
+    templates_svc.delete_template(tpl, actor=current_actor())
     flash("Template deleted.", "success")
     return redirect(url_for("admin.templates"), 303)
 
@@ -522,7 +523,7 @@ def reports():
     causes["unclassified"] = "Unclassified"
     used_causes = [c for c in causes if any(c in r.by_cause for r in rows)]
     return render_template("admin/reports.html", rows=rows, causes=causes, used_causes=used_causes,
-                           impacts=incident_svc.DECLARABLE_IMPACTS, definitions=report_svc.DEFINITIONS,
+                           impacts=lifecycle_svc.DECLARABLE_IMPACTS, definitions=report_svc.DEFINITIONS,
                            overdue=pm_svc.overdue_action_items(), months=months)
 
 

@@ -8,10 +8,10 @@ from sqlalchemy import func, or_, select
 from ..extensions import db
 from ..models import OutboxMessage, Subscriber
 from ..models.constants import OUTBOX_STATUSES
-from ..services import subscriptions as subs
-from ..services.outbox import OutboxError, outbox_counts, retry_row
-from ..services.public_site import grouped, public_components
-from ..services.site import get_page
+from ..services.notifications import subscriptions as subs
+from ..services.notifications.outbox.console import OutboxError, outbox_counts, retry_row
+from ..services.page import get_page
+from ..services.site.public import grouped, public_components
 from .authz import EVERYONE, current_actor, require_role
 
 bp = Blueprint("admin_notify", __name__, url_prefix="/admin")

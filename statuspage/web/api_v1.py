@@ -35,14 +35,19 @@ from ..models import (
     Postmortem,
     Subscriber,
 )
-from ..models.constants import COMPONENT_STATUSES
-from ..services import incidents as incident_svc
-from ..services import maintenance as maint_svc
-from ..services import postmortems as pm_svc
-from ..services.check_silence import silence_check
-from ..services.incidents import IncidentError
-from ..services.site import get_page
-from ..services.status import set_manual_status
+from ..models.constants import (
+    CLOSED_INCIDENT_STATUSES,
+    COMPONENT_STATUSES,
+    OPEN_INCIDENT_STATUSES,
+    OPEN_MAINTENANCE_STATUSES,
+)
+from ..services.incidents import lifecycle as incident_svc
+from ..services.incidents import maintenance as maint_svc
+from ..services.incidents import postmortems as pm_svc
+from ..services.incidents.lifecycle import IncidentError
+from ..services.incidents.status import set_manual_status
+from ..services.monitoring.silence import silence_check
+from ..services.page import get_page
 from .authz import api_auth, api_error, current_actor
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -504,7 +509,7 @@ def checks():
 @bp.get("/checks/<slug>")
 @api_auth("read")
 def check(slug: str):
-    from ..services.monitor import latency_24h
+    from ..services.monitoring.rollups import latency_24h
 
     c = _check(slug)
     return jsonify({**check_json(c), "latency_24h": latency_24h(c.id)})
@@ -573,9 +578,9 @@ def incidents():
     if state not in (None, "open", "closed", "draft"):
         raise BadRequest("state must be open, closed or draft", {"state": "invalid"})
     if state == "open":
-        query = query.where(Incident.status.in_(incident_svc.OPEN_STATUSES))
+        query = query.where(Incident.status.in_(OPEN_INCIDENT_STATUSES))
     elif state == "closed":
-        query = query.where(Incident.status.in_(incident_svc.CLOSED_STATUSES))
+        query = query.where(Incident.status.in_(CLOSED_INCIDENT_STATUSES))
     elif state == "draft":
         query = query.where(Incident.published_at.is_(None))
     return _paginate(query.order_by(Incident.created_at.desc(), Incident.id.desc()), incident_json)
@@ -691,7 +696,7 @@ def maintenance_list():
     if state not in (None, "open", "closed"):
         raise BadRequest("state must be open or closed", {"state": "invalid"})
     if state == "open":
-        query = query.where(Incident.status.in_(maint_svc.OPEN))
+        query = query.where(Incident.status.in_(OPEN_MAINTENANCE_STATUSES))
     elif state == "closed":
         query = query.where(Incident.status.in_(("completed", "cancelled")))
     return _paginate(query.order_by(Incident.scheduled_for.desc(), Incident.id.desc()), incident_json)

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from ..extensions import csrf, db
 from ..models import OutboxMessage, Subscriber
 from ..models.constants import OUTBOX_STATUSES
-from ..services import subscriptions as subs
-from ..services.outbox import OutboxError, outbox_counts, retry_row
+from ..services.notifications import subscriptions as subs
+from ..services.notifications.outbox.console import OutboxError, outbox_counts, retry_row
 from .admin_notify import STATES, subscriber_filter
 from .authz import api_auth, api_error, current_actor, refuse_unknown_query
 from .notify_views import outbox_json, subscriber_json

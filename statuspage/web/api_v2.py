@@ -14,10 +14,10 @@ import json
 from flask import Blueprint, Response, current_app, request
 
 from ..models import Component, Incident, IncidentUpdate
-from ..services import public_site as ps
-from ..services.site import get_page
-from ..services.status import worst
-from .public_cache import EXPORT_ENVIRON_KEY, public_cached
+from ..models.constants import worst_status
+from ..services.page import get_page
+from ..services.site import public as ps
+from .public_cache import EXPORT_ENVIRON_KEY, cache_state, public_cached
 
 bp = Blueprint("api_v2", __name__, url_prefix="/api/v2")
 LIMIT = 50
@@ -47,10 +47,8 @@ def _json(payload: dict) -> Response:
 
 
 def page_json() -> dict:
-    from .public_cache import _state
-
     page = get_page()
-    _version, changed_at = _state()[1].read()
+    _version, changed_at = cache_state()[1].read()
     return {"id": page.public_id, "name": page.name, "url": public_base_url(),
             "time_zone": page.time_zone or "UTC", "updated_at": ts(max(changed_at, page.updated_at or changed_at))}
 
@@ -71,7 +69,7 @@ def components_json() -> list[dict]:
     for group, comps in ps.grouped(ps.public_components()):
         if group is not None:
             position += 1
-            out.append({"id": group.slug, "name": group.name, "status": worst(c.status for c in comps),
+            out.append({"id": group.slug, "name": group.name, "status": worst_status(c.status for c in comps),
                         "created_at": ts(group.created_at),
                         "updated_at": ts(max((c.updated_at for c in comps), default=group.created_at)),
                         "position": position, "description": group.description or None, "showcase": False,

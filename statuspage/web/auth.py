@@ -12,7 +12,7 @@ from ..db import utcnow
 from ..extensions import db, limiter, login_manager
 from ..models import User
 from ..services.audit import Actor, record
-from ..services.site import get_page
+from ..services.page import get_page
 from ..services.users import MIN_PASSWORD, UserError, authenticate, change_password
 from .authz import EVERYONE, actor_for_user, require_role, safe_next
 

@@ -14,8 +14,15 @@ import time
 from typing import Any
 
 from ..db import write_intent
-from ..services.public_site import monitoring_delayed
-from .public_cache import EXPORT_ENVIRON_KEY, PathMeta, _etag_matches, _not_modified_since, _state, validators
+from ..services.site.public import monitoring_delayed
+from .public_cache import (
+    EXPORT_ENVIRON_KEY,
+    PathMeta,
+    cache_state,
+    etag_matches,
+    not_modified_since,
+    validators,
+)
 
 
 class FastPublicCache:
@@ -40,7 +47,7 @@ class FastPublicCache:
         intent = write_intent.set(False)
         try:
             with self.app.app_context():
-                cache, site = _state()
+                cache, site = cache_state()
                 version, changed_at = site.read()
                 delayed = monitoring_delayed()
         finally:
@@ -52,8 +59,8 @@ class FastPublicCache:
         etag, last_modified, common = validators(version, changed_at, minute, full, meta, self.app, delayed)
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims = environ.get("HTTP_IF_MODIFIED_SINCE")
-        if (inm is not None and _etag_matches(inm, etag)) or (
-                inm is None and ims is not None and _not_modified_since(ims, last_modified)):
+        if (inm is not None and etag_matches(inm, etag)) or (
+                inm is None and ims is not None and not_modified_since(ims, last_modified)):
             start_response("304 Not Modified", common)
             return [b""]
         headers = [("Content-Type", entry.content_type), ("Content-Length", str(len(entry.body))),

@@ -17,8 +17,8 @@ from markupsafe import escape
 
 from ..db import utcnow
 from ..models import Incident
-from ..services import public_site as ps
-from ..services.site import get_page
+from ..services.page import get_page
+from ..services.site import public as ps
 from ..services.uptime import Weights, format_percent, uptime_bars
 from ..templating import local_time, render_markdown
 from .api_v2 import public_base_url

@@ -40,7 +40,7 @@ def monitoring():
     """For an external watchdog: 503 when no worker has run checks for STATUSPAGE_MONITORING_STALE_AFTER."""
     from flask import current_app
 
-    from ..services.selfcheck import monitoring_state
+    from ..services.monitoring.selfcheck import monitoring_state
 
     state = monitoring_state(current_app.extensions["statuspage.settings"].monitoring_stale_after)
     body = {"status": "delayed" if state.delayed else "ok", "message": state.message,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models import OutboxMessage, Subscriber
-from ..services.subscriptions import component_slugs, subscriber_state
+from ..services.notifications.subscriptions import component_slugs, subscriber_state
 
 
 def _iso(value):

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..models.constants import COMPONENT_STATUSES
-from ..services.incidents import DECLARABLE_IMPACTS, INCIDENT_FLOW, KEY_TIMESTAMPS
-from ..services.postmortems import ACTION_STATUSES, SECTION_KEYS
+from ..services.incidents.lifecycle import DECLARABLE_IMPACTS, INCIDENT_FLOW, KEY_TIMESTAMPS
+from ..services.incidents.postmortems import ACTION_STATUSES, SECTION_KEYS
 
 TS = {"type": ["string", "null"], "format": "date-time"}
 STR_N = {"type": ["string", "null"]}

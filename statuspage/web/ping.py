@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 
 from .. import writes
 from ..extensions import csrf
-from ..services.monitor import record_ping
+from ..services.monitoring.tools import record_ping
 
 bp = Blueprint("ping", __name__)
 csrf.exempt(bp)

@@ -19,10 +19,9 @@ from sqlalchemy import or_, select
 from ..db import utcnow
 from ..extensions import db
 from ..models import Component, Incident, IncidentComponent
-from ..models.constants import STATUS_LABELS
-from ..services import public_site as ps
-from ..services.site import get_page
-from ..services.status import worst
+from ..models.constants import STATUS_LABELS, worst_status
+from ..services.page import get_page
+from ..services.site import public as ps
 from ..services.uptime import BAR_DAYS, Weights, format_percent, uptime_bars
 from .public_cache import public_cached
 
@@ -152,7 +151,7 @@ def index():
     groups = ps.grouped(components)
     return render_template(
         "public/index.html", page=page, overall=overall, groups=groups,
-        group_status={g.id: worst(c.status for c in comps) for g, comps in groups if g is not None},
+        group_status={g.id: worst_status(c.status for c in comps) for g, comps in groups if g is not None},
         rows=_component_rows(components, now, weights), unresolved=unresolved, active=active,
         upcoming=ps.upcoming_maintenance(), past_days=_past_days(now, tz), today=now.astimezone(tz).date(),
         formula=_weights_text(weights), latest_update=ps.latest_public_update, bar_days=BAR_DAYS,

@@ -28,16 +28,10 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import SiteVersion
-from ..services import public_site as ps
+from ..services.page import local_changes
+from ..services.site import public as ps
+from ..services.site.export import EXPORT_ENVIRON_KEY
 
-EXPORT_ENVIRON_KEY = "statuspage.export"
-# Bumped after this process commits a public change, so its own next read skips the memoised version.
-_local_changes = [0]
-
-
-def note_local_change() -> None:
-    """Called after a commit that bumped the site version (see services.site)."""
-    _local_changes[0] += 1
 _VERSION_QUERY = select(SiteVersion.version, SiteVersion.changed_at).where(SiteVersion.id == 1)
 
 
@@ -118,7 +112,7 @@ class SiteState:
     def read(self) -> tuple[int, dt.datetime]:
         cached = self._cached
         if (self.interval > 0 and cached is not None and time.monotonic() - cached[0] < self.interval
-                and cached[3] == _local_changes[0]):
+                and cached[3] == local_changes()):
             return cached[1], cached[2]
         # A plain connection and a pre-compiled statement, not the ORM session: this read is all a
         # cached request costs, so it must stay a few dozen microseconds.
@@ -129,11 +123,11 @@ class SiteState:
         else:
             version, changed_at = int(row[0]), row[1]
         with self._lock:
-            self._cached = (time.monotonic(), version, changed_at, _local_changes[0])
+            self._cached = (time.monotonic(), version, changed_at, local_changes())
         return version, changed_at
 
 
-def _state() -> tuple[RenderCache, SiteState]:
+def cache_state() -> tuple[RenderCache, SiteState]:
     ext = current_app.extensions
     if "statuspage.render_cache" not in ext:
         settings = ext["statuspage.settings"]
@@ -144,7 +138,7 @@ def _state() -> tuple[RenderCache, SiteState]:
 
 def render_cache() -> RenderCache:
     """This process's render cache (for tests and metrics)."""
-    return _state()[0]
+    return cache_state()[0]
 
 
 def cache_control() -> str:
@@ -153,7 +147,7 @@ def cache_control() -> str:
             f"stale-while-revalidate={settings.public_stale_while_revalidate}")
 
 
-def _etag_matches(header: str, etag: str) -> bool:
+def etag_matches(header: str, etag: str) -> bool:
     # Weak comparison (RFC 9110 §8.8.3.2): W/ prefixes are ignored.
     wanted = etag.removeprefix("W/")
     for candidate in header.split(","):
@@ -163,7 +157,7 @@ def _etag_matches(header: str, etag: str) -> bool:
     return False
 
 
-def _not_modified_since(header: str, last_modified: dt.datetime) -> bool:
+def not_modified_since(header: str, last_modified: dt.datetime) -> bool:
     try:
         since = parsedate_to_datetime(header)
     except (TypeError, ValueError, IndexError):
@@ -208,7 +202,7 @@ def public_cached(time_sensitive: bool = False, cors: bool = False) -> Callable:
                 if cors:
                     resp.headers["Access-Control-Allow-Origin"] = "*"
                 return resp
-            cache, site = _state()
+            cache, site = cache_state()
             version, changed_at = site.read()
             minute = int(time.time() // 60) if time_sensitive else 0
             path = request.full_path if request.query_string else request.path
@@ -217,8 +211,8 @@ def public_cached(time_sensitive: bool = False, cors: bool = False) -> Callable:
             etag, last_modified, common = validators(version, changed_at, minute, path, meta, delayed=delayed)
             inm = request.headers.get("If-None-Match")
             ims = request.headers.get("If-Modified-Since")
-            if (inm is not None and _etag_matches(inm, etag)) or (
-                    inm is None and ims is not None and _not_modified_since(ims, last_modified)):
+            if (inm is not None and etag_matches(inm, etag)) or (
+                    inm is None and ims is not None and not_modified_since(ims, last_modified)):
                 return Response(status=304, headers=common)
             key = (version, minute, path, delayed)
             entry = cache.get(key)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
 from ..extensions import csrf, db, limiter
-from ..services import subscriptions as subs
-from ..services.public_site import grouped, public_components
-from ..services.site import get_page
+from ..services.notifications import subscriptions as subscriptions_svc
+from ..services.notifications import tokens
+from ..services.page import get_page
+from ..services.site.public import grouped, public_components
 
 bp = Blueprint("subscribe", __name__)
 
@@ -61,8 +62,8 @@ def subscribe():
         email_addr = request.form.get("email")
         components = request.form.getlist("component")
     try:
-        subs.request_subscription(email_addr, [str(c) for c in components], ip=request.remote_addr)
-    except subs.SubscriptionError as exc:
+        subscriptions_svc.request_subscription(email_addr, [str(c) for c in components], ip=request.remote_addr)
+    except subscriptions_svc.SubscriptionError as exc:
         db.session.rollback()
         if request.is_json:
             return _json_error(400, "invalid", str(exc), {exc.field or "email": str(exc)})
@@ -83,12 +84,12 @@ def _json_error(status: int, code: str, message: str, fields: dict):
 
 def _load(token: str, purpose: str):
     try:
-        return subs.load_token(token, purpose), None
-    except subs.TokenError as exc:
+        return tokens.load_token(token, purpose), None
+    except tokens.TokenError as exc:
         return None, exc
 
 
-def _bad_link(exc: subs.TokenError):
+def _bad_link(exc: tokens.TokenError):
     return render_template("public/subscribe_link_invalid.html", page=get_page(), error=exc), 400
 
 
@@ -101,7 +102,7 @@ def confirm_page(token: str):
     if exc:
         return _bad_link(exc)
     return render_template("public/subscribe_confirm.html", page=get_page(), subscriber=subscriber, token=token,
-                           components=subs.component_slugs(subscriber))
+                           components=subscriptions_svc.component_slugs(subscriber))
 
 
 @bp.post("/subscribe/confirm/<token>")
@@ -109,8 +110,8 @@ def confirm(token: str):
     subscriber, exc = _load(token, "confirm")
     if exc:
         return _bad_link(exc)
-    subs.confirm(subscriber)
-    manage = subs.subscriber_link(subscriber, "manage")
+    subscriptions_svc.confirm(subscriber)
+    manage = tokens.subscriber_link(subscriber, "manage")
     return render_template("public/subscribe_confirmed.html", page=get_page(), subscriber=subscriber,
                            manage_url=manage)
 
@@ -127,9 +128,9 @@ def manage_page(token: str):
 
 
 def _manage(subscriber, token: str, *, saved: str | None = None, errors: dict | None = None, status: int = 200):
-    chosen = set(subs.component_slugs(subscriber))
+    chosen = set(subscriptions_svc.component_slugs(subscriber))
     return render_template("public/subscribe_manage.html", page=get_page(), subscriber=subscriber, token=token,
-                           state=subs.subscriber_state(subscriber), groups=grouped(public_components()),
+                           state=subscriptions_svc.subscriber_state(subscriber), groups=grouped(public_components()),
                            chosen=chosen, saved=saved, errors=errors or {}), status
 
 
@@ -140,11 +141,11 @@ def manage(token: str):
         return _bad_link(exc)
     action = request.form.get("action", "save")
     if action == "unsubscribe":
-        subs.unsubscribe(subscriber, reason="preferences page")
+        subscriptions_svc.unsubscribe(subscriber, reason="preferences page")
         return _manage(subscriber, token, saved="You are unsubscribed. You will get no more updates.")
     if action == "resubscribe":
         # The manage link went to this address: owning it is the confirmation.
-        subs.confirm(subscriber)
+        subscriptions_svc.confirm(subscriber)
         return _manage(subscriber, token, saved="Welcome back: you are subscribed again.")
     if action != "save":
         abort(400)
@@ -154,8 +155,8 @@ def manage(token: str):
         return _manage(subscriber, token, errors={"component": "Choose at least one component, or choose "
                                                                "“Everything”."}, status=400)
     try:
-        subs.update_components(subscriber, keys)
-    except subs.SubscriptionError as exc:
+        subscriptions_svc.update_components(subscriber, keys)
+    except subscriptions_svc.SubscriptionError as exc:
         db.session.rollback()
         return _manage(subscriber, token, errors={"component": str(exc)}, status=400)
     return _manage(subscriber, token, saved="Your preferences are saved.")
@@ -183,9 +184,9 @@ def unsubscribe(token: str):
         if one_click:
             return jsonify(status="invalid", message=str(exc)), 400
         return _bad_link(exc)
-    subs.unsubscribe(subscriber, reason="one-click" if one_click else "link")
+    subscriptions_svc.unsubscribe(subscriber, reason="one-click" if one_click else "link")
     if one_click:
         return jsonify(status="unsubscribed"), 200
-    manage = subs.subscriber_link(subscriber, "manage")
+    manage = tokens.subscriber_link(subscriber, "manage")
     return render_template("public/unsubscribe.html", page=get_page(), subscriber=subscriber, token=token,
                            done=True, manage_url=manage)

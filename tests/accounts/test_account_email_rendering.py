@@ -1,8 +1,11 @@
 """Rendering account outbox rows: threading headers, what each audience sees, escaping."""
 
 from statuspage.models import OutboxMessage
-from statuspage.services.account_notify import enqueue_account_notifications, render_account_message
-from statuspage.services.site import get_page
+from statuspage.services.notifications.account_mail import (
+    enqueue_account_notifications,
+    render_account_message,
+)
+from statuspage.services.page import get_page
 from tests.accounts import factories as f
 from tests.accounts.scenario import T, build
 
@@ -62,8 +65,8 @@ def test_drafts_internal_notes_and_silenced_updates_send_nothing(app):
 
 
 def test_postmortem_mail_carries_only_public_sections(app, client):
-    from statuspage.services.accounts import send_postmortem_to_accounts
     from statuspage.services.audit import Actor
+    from statuspage.services.notifications.account_mail import send_postmortem_to_accounts
 
     s = build()
     f.postmortem(s.c, [{"key": "summary", "title": "Summary", "body": "A bad deploy.", "public": True},

@@ -1,7 +1,7 @@
 """`statuspage accounts import`: bad rows are rejected with reasons, the rest imported; re-import is idempotent."""
 
 from statuspage.models import Account, AuditLog
-from statuspage.services.accounts import import_accounts_csv
+from statuspage.services.accounts.csv_import import import_accounts_csv
 from tests.accounts import factories as f
 
 CRM = """Account ID,Account Name,ARR,Tier,Renewal Date,SLA,Owner Email,Team,Components,Contacts
@@ -67,7 +67,7 @@ def test_a_file_with_fewer_columns_leaves_the_other_fields_alone(app):
 
 def test_a_column_mapping_names_unusual_headers(app):
     _components()
-    from statuspage.services.accounts import parse_mapping
+    from statuspage.services.accounts.csv_import import parse_mapping
 
     text = "Acct #,Company,Revenue (USD),Services\nZ-9,Zeta,42,web\n"
     report = import_accounts_csv(text, mapping=parse_mapping(["Acct #=id", "Revenue (USD)=arr"]))

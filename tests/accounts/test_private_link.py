@@ -1,7 +1,7 @@
 """The private status page of an account: signed, revocable, showing only that account's components."""
 
 from statuspage.extensions import db
-from statuspage.services.accounts import account_view_token, revoke_view_link
+from statuspage.services.accounts.private_links import account_view_token, revoke_view_link
 from statuspage.services.audit import Actor
 from tests.accounts import factories as f
 

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 from statuspage.models import OutboxMessage
-from statuspage.services.account_notify import enqueue_account_notifications
-from statuspage.services.accounts import affected_accounts, incident_impact
-from statuspage.services.sla import month_period, sla_report
+from statuspage.services.accounts.impact import affected_accounts, incident_impact
+from statuspage.services.accounts.sla import month_period, sla_report
+from statuspage.services.notifications.account_mail import enqueue_account_notifications
 from tests.accounts import factories as f
 from tests.accounts.scenario import T, build
 
@@ -103,7 +103,7 @@ def _digests(incident):
 
 def test_each_internal_digest_reaches_only_the_owners_and_team_of_affected_accounts(s, app):
     amy = f.user("amy@acme.test", "account_manager")
-    from statuspage.services.accounts import watch
+    from statuspage.services.accounts.watches import watch
     from statuspage.services.audit import Actor
 
     watch(amy, s.initech, actor=Actor.system())

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from statuspage.extensions import db
-from statuspage.services import subscriptions as subs
+from statuspage.services.notifications import tokens as subs
 from tests.notify import factories as f
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,7 @@ from statuspage.configfile import parse_config
 from statuspage.extensions import db
 from statuspage.models import Account, AuditLog, Check, Component, ComponentStatusInterval
 from statuspage.services.config_sync import apply_config
-from statuspage.services.site import current_site_version
+from statuspage.services.page import current_site_version
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "statuspage.yml"
 

@@ -8,7 +8,7 @@ from statuspage.configfile import parse_config
 from statuspage.extensions import db
 from statuspage.models import Component
 from statuspage.services.config_sync import apply_config
-from statuspage.services.status import set_check_status
+from statuspage.services.incidents.status import set_check_status
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "statuspage.yml"
 

@@ -8,7 +8,7 @@ from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import Check, Component
 from statuspage.services.audit import Actor
-from statuspage.services.status import open_initial_interval
+from statuspage.services.incidents.status import open_initial_interval
 from statuspage.services.users import create_user
 
 PASSWORD = "correct horse battery staple"

@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from statuspage.extensions import db
 from statuspage.models import Incident, IncidentCheck
-from statuspage.services import incidents as svc
-from statuspage.services import maintenance as maint
-from statuspage.services.status import set_check_status
+from statuspage.services.incidents import auto as auto_svc
+from statuspage.services.incidents import lifecycle as lifecycle_svc
+from statuspage.services.incidents import maintenance as maint
+from statuspage.services.incidents.status import is_under_maintenance, set_check_status
 
 from .helpers import ALICE, make_check, make_components
 
@@ -19,15 +20,15 @@ RESULT = {"outcome": "down", "conditions": [{"text": "[STATUS] (503) == 200", "s
 def test_a_draft_auto_incident_is_held_then_acknowledged_and_published_in_one_step(app):
     (api,) = make_components("api")
     check = make_check(api)
-    inc = svc.open_auto_incident(api, check, RESULT, T0, publish=False)
+    inc = auto_svc.open_auto_incident(api, check, RESULT, T0, publish=False)
     db.session.commit()
     assert inc.is_draft and inc.source == "auto" and inc.status == "investigating"
     assert inc.acknowledged_at is None and inc.detected_at == T0
     assert api.status == "operational"  # a draft does not change the public status
     assert db.session.scalar(select(IncidentCheck.result)) == RESULT
-    assert svc.open_auto_incident(api, check, RESULT, T0, publish=False) is inc  # no second incident
+    assert auto_svc.open_auto_incident(api, check, RESULT, T0, publish=False) is inc  # no second incident
     later = T0 + dt.timedelta(minutes=7)
-    svc.publish_draft(inc, actor=ALICE, name="API unavailable", impact="critical", body="We're on it.", now=later)
+    lifecycle_svc.publish_draft(inc, actor=ALICE, name="API unavailable", impact="critical", body="We're on it.", now=later)
     assert not inc.is_draft and inc.acknowledged_at == later and inc.effective_impact == "critical"
     assert api.status == "major_outage"
 
@@ -37,16 +38,16 @@ def test_recovery_moves_to_monitoring_and_quiet_incidents_resolve(app):
     api.auto_resolve_after = 600
     check = make_check(api)
     set_check_status(api, "major_outage", T0)
-    inc = svc.open_auto_incident(api, check, RESULT, T0, publish=True)
+    inc = auto_svc.open_auto_incident(api, check, RESULT, T0, publish=True)
     db.session.commit()
     assert api.status == "major_outage" and inc.published_at == T0
     set_check_status(api, "operational", T0 + dt.timedelta(minutes=5))
-    assert svc.on_component_recovered(api, T0 + dt.timedelta(minutes=5)) is inc
+    assert auto_svc.on_component_recovered(api, T0 + dt.timedelta(minutes=5)) is inc
     db.session.commit()
     assert inc.status == "monitoring" and inc.mitigated_at == T0 + dt.timedelta(minutes=5)
     assert inc.acknowledged_at is None  # the system is not a human
-    assert svc.resolve_quiet_auto_incidents(T0 + dt.timedelta(minutes=10)) == []
-    assert svc.resolve_quiet_auto_incidents(T0 + dt.timedelta(minutes=16)) == [inc]
+    assert auto_svc.resolve_quiet_auto_incidents(T0 + dt.timedelta(minutes=10)) == []
+    assert auto_svc.resolve_quiet_auto_incidents(T0 + dt.timedelta(minutes=16)) == [inc]
     assert inc.status == "resolved" and api.status == "operational"
 
 
@@ -55,7 +56,7 @@ def test_no_auto_incident_under_maintenance_or_when_off(app):
     web.auto_incident = "off"
     maint.schedule_maintenance(name="Upgrade", scheduled_for=T0 - dt.timedelta(minutes=1),
                                scheduled_until=T0 + dt.timedelta(hours=1), components=["db"], actor=ALICE, now=T0)
-    assert maint.is_under_maintenance(db_comp.id, T0)
-    assert svc.open_auto_incident(db_comp, make_check(db_comp, "db-port"), RESULT, T0, publish=True) is None
-    assert svc.open_auto_incident(web, make_check(web, "web-home"), RESULT, T0, publish=True) is None
+    assert is_under_maintenance(db_comp.id, T0)
+    assert auto_svc.open_auto_incident(db_comp, make_check(db_comp, "db-port"), RESULT, T0, publish=True) is None
+    assert auto_svc.open_auto_incident(web, make_check(web, "web-home"), RESULT, T0, publish=True) is None
     assert db.session.scalar(select(Incident).where(Incident.kind == "incident")) is None

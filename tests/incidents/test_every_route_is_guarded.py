@@ -9,9 +9,9 @@ from werkzeug.routing import IntegerConverter
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import ActionItem, UpdateTemplate
-from statuspage.services import incidents as svc
-from statuspage.services import maintenance as maint_svc
-from statuspage.services import postmortems as pm_svc
+from statuspage.services.incidents import lifecycle as svc
+from statuspage.services.incidents import maintenance as maint_svc
+from statuspage.services.incidents import postmortems as pm_svc
 from statuspage.services.users import create_token
 
 from .helpers import ALICE, csrf_from, login, make_components, make_user

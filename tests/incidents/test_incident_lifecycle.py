@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from statuspage.extensions import db
 from statuspage.models import AuditLog, ComponentStatusInterval, IncidentUpdateComponent, SiteVersion
-from statuspage.services import incidents as svc
-from statuspage.services.status import set_check_status
+from statuspage.services.incidents import lifecycle as svc
+from statuspage.services.incidents.status import set_check_status
 
 from .helpers import ALICE, make_components
 

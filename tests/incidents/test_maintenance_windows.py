@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from statuspage.extensions import db
 from statuspage.models import AuditLog
-from statuspage.services import maintenance as svc
-from statuspage.services import notify
+from statuspage.services.incidents import maintenance as svc
+from statuspage.services.incidents.status import is_under_maintenance
+from statuspage.services.notifications import events as notify
 
 from .helpers import ALICE, make_components
 
@@ -29,15 +30,15 @@ def test_it_reminds_then_starts_then_completes_by_the_clock(app):
         assert svc.advance_maintenance(START - dt.timedelta(minutes=45)).reminded == []
         assert svc.advance_maintenance(START - dt.timedelta(minutes=29)).reminded == [m.public_id]
         assert svc.advance_maintenance(START - dt.timedelta(minutes=28)).reminded == []  # once only
-        assert svc.is_under_maintenance(comp.id, START - dt.timedelta(minutes=1)) is False
+        assert is_under_maintenance(comp.id, START - dt.timedelta(minutes=1)) is False
         report = svc.advance_maintenance(START + dt.timedelta(seconds=5))
         assert report.started == [m.public_id]
         assert (comp.status, comp.status_source) == ("under_maintenance", "maintenance")
-        assert svc.is_under_maintenance(comp.id, START + dt.timedelta(minutes=1))
+        assert is_under_maintenance(comp.id, START + dt.timedelta(minutes=1))
         report = svc.advance_maintenance(END + dt.timedelta(seconds=5))
         assert report.completed == [m.public_id] and m.status == "completed"
         assert (comp.status, comp.status_source) == ("operational", "check")
-        assert not svc.is_under_maintenance(comp.id, END + dt.timedelta(minutes=1))
+        assert not is_under_maintenance(comp.id, END + dt.timedelta(minutes=1))
     events = [c.args[0] for c in sent.call_args_list]
     assert events == ["maintenance_scheduled", "maintenance_reminder", "maintenance_started",
                       "maintenance_completed"]

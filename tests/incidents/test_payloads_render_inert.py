@@ -2,8 +2,9 @@
 
 from html.parser import HTMLParser
 
-from statuspage.services import incidents as svc
-from statuspage.services import postmortems as pm_svc
+from statuspage.services.incidents import lifecycle as lifecycle_svc
+from statuspage.services.incidents import postmortems as pm_svc
+from statuspage.services.incidents import templates as templates_svc
 
 from .helpers import ALICE, logged_in, make_components
 
@@ -43,16 +44,16 @@ def _assert_inert(html: str, where: str) -> None:
 
 def test_payloads_are_escaped_or_stripped_everywhere(app, client):
     (api,) = make_components("api")
-    inc = svc.declare_incident(name=PAYLOAD, impact="major", components={api.id: "major_outage"},
+    inc = lifecycle_svc.declare_incident(name=PAYLOAD, impact="major", components={api.id: "major_outage"},
                                body=MD_PAYLOAD, actor=ALICE)
-    svc.add_internal_note(inc, MD_PAYLOAD, actor=ALICE)
-    svc.post_update(inc, status="resolved", body=MD_PAYLOAD, actor=ALICE)
+    lifecycle_svc.add_internal_note(inc, MD_PAYLOAD, actor=ALICE)
+    lifecycle_svc.post_update(inc, status="resolved", body=MD_PAYLOAD, actor=ALICE)
     pm = pm_svc.get_or_create_postmortem(inc, actor=ALICE)
     pm_svc.save_postmortem(pm, actor=ALICE, sections={k: {"body": MD_PAYLOAD, "public": True}
                                                       for k in pm_svc.SECTION_KEYS})
     pm_svc.add_action_item(pm, title=PAYLOAD, owner=PAYLOAD, actor=ALICE)
     pm_svc.publish_postmortem(pm, actor=ALICE)
-    svc.save_template(name=PAYLOAD[:200], body=MD_PAYLOAD, actor=ALICE)
+    templates_svc.save_template(name=PAYLOAD[:200], body=MD_PAYLOAD, actor=ALICE)
 
     public = client.get(f"/incidents/{inc.public_id}").get_data(as_text=True)
     _assert_inert(public, "public incident page")
@@ -68,10 +69,10 @@ def test_payloads_are_escaped_or_stripped_everywhere(app, client):
 
 def test_the_public_page_never_shows_internal_notes_or_drafts(app, client):
     (api,) = make_components("api")
-    inc = svc.declare_incident(name="Visible", impact="minor", components={api.id: "degraded_performance"},
+    inc = lifecycle_svc.declare_incident(name="Visible", impact="minor", components={api.id: "degraded_performance"},
                                body="public text", actor=ALICE)
-    svc.add_internal_note(inc, "secret note about the customer", actor=ALICE)
-    draft = svc.declare_incident(name="Draft", impact="minor", body="not yet", publish=False, actor=ALICE)
+    lifecycle_svc.add_internal_note(inc, "secret note about the customer", actor=ALICE)
+    draft = lifecycle_svc.declare_incident(name="Draft", impact="minor", body="not yet", publish=False, actor=ALICE)
     html = client.get(f"/incidents/{inc.public_id}").get_data(as_text=True)
     assert "public text" in html and "secret note" not in html
     assert client.get(f"/incidents/{draft.public_id}").status_code == 404

@@ -2,9 +2,9 @@
 
 import datetime as dt
 
-from statuspage.services import incidents as svc
-from statuspage.services import postmortems as pm_svc
-from statuspage.services.site import get_page
+from statuspage.services.incidents import lifecycle as svc
+from statuspage.services.incidents import postmortems as pm_svc
+from statuspage.services.page import get_page
 
 from .helpers import ALICE, make_components
 

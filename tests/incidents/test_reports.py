@@ -2,8 +2,8 @@
 
 import datetime as dt
 
-from statuspage.services import incidents as svc
-from statuspage.services import reports
+from statuspage.services.incidents import lifecycle as svc
+from statuspage.services.incidents import reports
 
 from .helpers import ALICE, logged_in, make_components
 

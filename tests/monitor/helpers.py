@@ -6,7 +6,8 @@ import datetime as dt
 
 from statuspage.configfile import parse_config
 from statuspage.services.config_sync import apply_config
-from statuspage.services.monitor import claim_due_checks, probe_claimed, record_results
+from statuspage.services.monitoring.claims import claim_due_checks
+from statuspage.services.monitoring.results import probe_claimed, record_results
 
 
 def apply_yaml(text: str):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import Component, Incident, IncidentCheck, OutboxMessage
-from statuspage.services.maintenance import schedule_maintenance
+from statuspage.services.incidents.maintenance import schedule_maintenance
 
 from .helpers import apply_yaml, one_component, tick
 

@@ -8,8 +8,9 @@ from checks.result import ProbeResult
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import Check, CheckResult
-from statuspage.services.monitor import claim_due_checks, record_results, release_claims
-from statuspage.services.schedule import next_slot_after
+from statuspage.services.monitoring.claims import claim_due_checks, release_claims
+from statuspage.services.monitoring.results import record_results
+from statuspage.services.monitoring.schedule import next_slot_after
 
 from .helpers import apply_yaml
 
@@ -77,9 +78,10 @@ def test_the_result_of_a_slot_is_written_once(app):
     record_results("w1", [(claimed[0], ProbeResult(outcome="up"))], t)
     claimed[0].state = {}
     # a duplicate write of the same (check, slot) is ignored by the unique key
-    from statuspage.services.monitor import RESULT_TABLE, _insert_ignore
+    from statuspage.db import insert_ignore
+    from statuspage.services.monitoring.results import RESULT_TABLE
 
-    db.session.execute(_insert_ignore(RESULT_TABLE), [{
+    db.session.execute(insert_ignore(RESULT_TABLE).on_conflict_do_nothing(), [{
         "check_id": claimed[0].id, "scheduled_for": claimed[0].slot, "started_at": t, "outcome": "down"}])
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(CheckResult)) == 1

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import Check, CheckResult, CheckRollup, Component, OutboxMessage
-from statuspage.services.monitor import latency_24h, rollup_and_prune
+from statuspage.services.monitoring.rollups import latency_24h, rollup_and_prune
 
 from .helpers import apply_yaml, one_component, tick
 

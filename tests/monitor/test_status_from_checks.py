@@ -7,7 +7,7 @@ from sqlalchemy import select
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import Check, CheckResult, Component, ComponentStatusInterval
-from statuspage.services.site import current_site_version
+from statuspage.services.page import current_site_version
 
 from .helpers import apply_yaml, one_component, tick
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from statuspage.extensions import db
-from statuspage.services.outbox import deliver_outbox
+from statuspage.services.notifications.outbox.deliver import deliver_outbox
 from tests.conftest import make_env
 from tests.support.webhook import WebhookReceiver
 

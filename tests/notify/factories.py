@@ -17,8 +17,8 @@ from statuspage.models import (
     Subscriber,
     SubscriberComponent,
 )
-from statuspage.services.notify import notify_event
-from statuspage.services.site import get_page
+from statuspage.services.notifications.events import notify_event
+from statuspage.services.page import get_page
 
 
 def page(name: str = "Acme Cloud"):

@@ -8,7 +8,7 @@ import time_machine
 
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage
-from statuspage.services.outbox import claim_batch, claim_rows
+from statuspage.services.notifications.outbox.claim import claim_batch, claim_rows
 from tests.notify import factories as f
 
 

@@ -5,7 +5,7 @@ import email.policy
 
 from statuspage import create_app
 from statuspage.extensions import db
-from statuspage.services.outbox import deliver_outbox
+from statuspage.services.notifications.outbox.deliver import deliver_outbox
 from tests.conftest import make_env
 from tests.notify import factories as f
 

@@ -7,7 +7,7 @@ import pytest
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import Incident, IncidentUpdate, OutboxMessage
-from statuspage.services.notify import notify_event
+from statuspage.services.notifications.events import notify_event
 from tests.notify import factories as f
 
 
@@ -53,7 +53,7 @@ def test_drafts_internal_notes_and_silenced_updates_send_nothing(app):
 
 
 def test_postmortem_and_maintenance_events_fan_out_without_an_update(app, smtp_server):
-    from statuspage.services.outbox import deliver_outbox
+    from statuspage.services.notifications.outbox.deliver import deliver_outbox
 
     f.page()
     api = f.component("api", "Public API")

@@ -2,7 +2,8 @@
 
 from statuspage.extensions import db
 from statuspage.models import Subscriber
-from statuspage.services import subscriptions as subs
+from statuspage.services.notifications import subscriptions as subscriptions_svc
+from statuspage.services.notifications import tokens
 from tests.notify import factories as f
 from tests.notify.conftest import csrf_from
 
@@ -12,7 +13,7 @@ def test_preferences_change_components_and_unsubscribe(app, client):
     api = f.component("api", "Public API")
     f.component("db", "Database", position=1)
     sub = f.subscriber("ops@customer.test")
-    path = f"/subscribe/manage/{subs.make_token(sub.id, sub.token_version, 'manage')}"
+    path = f"/subscribe/manage/{tokens.make_token(sub.id, sub.token_version, 'manage')}"
     page = client.get(path)
     assert page.status_code == 200 and "ops@customer.test" in page.text and "Public API" in page.text
     token = csrf_from(page.text)
@@ -20,7 +21,7 @@ def test_preferences_change_components_and_unsubscribe(app, client):
     resp = client.post(path, data={"csrf_token": token, "action": "save", "scope": "some", "component": ["api"]})
     assert resp.status_code == 200 and "preferences are saved" in resp.text
     db.session.expire_all()
-    assert subs.component_slugs(db.session.get(Subscriber, sub.id)) == ["api"]
+    assert subscriptions_svc.component_slugs(db.session.get(Subscriber, sub.id)) == ["api"]
 
     resp = client.post(path, data={"csrf_token": token, "action": "save", "scope": "some"})
     assert resp.status_code == 400 and "Choose at least one component" in resp.text

@@ -6,7 +6,7 @@ import time_machine
 
 from statuspage.extensions import db
 from statuspage.models import Subscriber
-from statuspage.services import subscriptions as subs
+from statuspage.services.notifications import tokens as subs
 from tests.notify import factories as f
 
 

@@ -6,7 +6,7 @@ import time_machine
 
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage, Subscriber
-from statuspage.services.outbox import backoff_seconds
+from statuspage.services.notifications.outbox.record import backoff_seconds
 from tests.notify import factories as f
 
 

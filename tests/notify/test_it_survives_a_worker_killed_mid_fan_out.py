@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from statuspage.db import write_intent
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage
-from statuspage.services.outbox import MAX_UNRECORDED
+from statuspage.services.notifications.outbox.record import MAX_UNRECORDED
 from tests.conftest import ROOT
 from tests.notify import factories as f
 

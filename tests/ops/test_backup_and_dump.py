@@ -10,7 +10,7 @@ from statuspage.configfile import parse_config
 from statuspage.extensions import db
 from statuspage.models import Account, Component, ComponentStatusInterval
 from statuspage.services.config_sync import apply_config
-from statuspage.services.status import set_check_status
+from statuspage.services.incidents.status import set_check_status
 from tests.conftest import _reset_tables, make_env, pg_database_url
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "statuspage.yml"
@@ -68,7 +68,7 @@ def _responses(client, token):
 def test_sqlite_dump_loads_into_postgresql_unchanged(app, runner, tmp_path, worker_id, db_backend):
     _populate()
     from statuspage.services.audit import Actor
-    from statuspage.services.incidents import declare_incident, post_update
+    from statuspage.services.incidents.lifecycle import declare_incident, post_update
     from statuspage.services.users import create_token
 
     inc = declare_incident(name="Dump me", impact="major", components={"api": "major_outage"},

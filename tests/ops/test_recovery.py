@@ -13,7 +13,7 @@ from sqlalchemy import select
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import Check, OutboxMessage, WorkerHeartbeat
-from statuspage.services.outbox import claim_batch
+from statuspage.services.notifications.outbox.claim import claim_batch
 from statuspage.services.recovery import pid_namespace, reap_dead_local_workers
 from tests.incidents.helpers import make_check, make_components
 from tests.notify import factories as f

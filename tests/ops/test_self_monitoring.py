@@ -7,7 +7,7 @@ from sqlalchemy import select
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage, WorkerHeartbeat
-from statuspage.services.selfcheck import alert_if_monitoring_delayed, monitoring_state
+from statuspage.services.monitoring.selfcheck import alert_if_monitoring_delayed, monitoring_state
 from tests.monitor.helpers import apply_yaml
 
 CFG = """
@@ -58,7 +58,7 @@ def test_the_trust_page_and_api_say_monitoring_is_delayed_instead_of_all_clear(a
     db.session.add(WorkerHeartbeat(id="w1", hostname="h", pid=1, started_at=now, last_seen_at=now,
                                    last_checks_at=now - dt.timedelta(seconds=900)))
     db.session.commit()
-    from statuspage.services import public_site
+    from statuspage.services.site import public as public_site
 
     public_site._DELAY_MEMO[0] = 0.0  # as if its 5 s memo ran out
     status = client.get("/api/v2/status.json").json["status"]

@@ -7,7 +7,7 @@ import pytest
 
 from statuspage.db import utcnow
 from statuspage.extensions import db
-from statuspage.services.status import set_check_status
+from statuspage.services.incidents.status import set_check_status
 from tests.public import factories as f
 
 

@@ -21,7 +21,7 @@ from statuspage.models import (
     IncidentUpdateComponent,
     Postmortem,
 )
-from statuspage.services.site import bump_site_version, get_page
+from statuspage.services.page import bump_site_version, get_page
 
 _seq = itertools.count(1)
 

@@ -151,7 +151,7 @@ def test_an_unknown_api_path_is_a_json_404(client):
 def test_the_overall_indicator_is_derived_like_statuspage(app, statuses, impacts, maintenance, expected):
     from types import SimpleNamespace
 
-    from statuspage.services.public_site import overall_status
+    from statuspage.services.site.public import overall_status
 
     comps = [SimpleNamespace(status=s) for s in statuses]
     incs = [SimpleNamespace(effective_impact=i) for i in impacts]

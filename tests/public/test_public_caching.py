@@ -4,8 +4,8 @@ import pytest
 
 from statuspage import create_app
 from statuspage.extensions import db
-from statuspage.services.site import bump_site_version
-from statuspage.services.status import set_check_status
+from statuspage.services.incidents.status import set_check_status
+from statuspage.services.page import bump_site_version
 from statuspage.web.public_cache import render_cache
 
 PATHS = ["/", "/history", "/api/v2/summary.json", "/history.atom", "/maintenance.ics", "/badge/api.svg",

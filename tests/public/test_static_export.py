@@ -9,8 +9,8 @@ import feedparser
 import pytest
 
 from statuspage.extensions import db
-from statuspage.services.export import ExportError, export_if_changed, export_path, export_site
-from statuspage.services.status import set_check_status
+from statuspage.services.incidents.status import set_check_status
+from statuspage.services.site.export import ExportError, export_if_changed, export_path, export_site
 
 
 @pytest.mark.parametrize("url,path", [

@@ -4,7 +4,7 @@ import datetime as dt
 import re
 
 from statuspage.extensions import db
-from statuspage.services.status import set_check_status
+from statuspage.services.incidents.status import set_check_status
 
 
 def html(client, url="/"):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from statuspage.extensions import db
 from statuspage.models import ComponentUptimeDay
-from statuspage.services.site import current_site_version
+from statuspage.services.page import current_site_version
 from statuspage.services.uptime import (
     Weights,
     invalidate_uptime_days,

@@ -16,8 +16,8 @@ from urllib.parse import quote, urlsplit
 from flask import current_app
 from sqlalchemy import select
 
-from ..extensions import db
-from ..mail.message import (
+from ...extensions import db
+from ...mail.message import (
     PH_EMAIL,
     PH_MANAGE,
     PH_UNSUBSCRIBE,
@@ -25,11 +25,10 @@ from ..mail.message import (
     build_template,
     clean_header_text,
 )
-from ..models import Component, Incident, IncidentComponent, IncidentUpdate, Page
-from ..models.constants import STATUS_LABELS
-from ..templating import local_time
-from .site import get_page
-from .status import worst
+from ...models import Component, Incident, IncidentComponent, IncidentUpdate, Page
+from ...models.constants import STATUS_LABELS, worst_status
+from ...templating import local_time
+from ..page import get_page, public_base_url
 
 HEADLINES = {
     "incident_created": "New incident",
@@ -60,8 +59,6 @@ class ContentGone(LookupError):
 
 def mail_domain() -> str:
     settings = current_app.extensions["statuspage.settings"]
-    from .subscriptions import public_base_url
-
     host = urlsplit(public_base_url()).hostname
     if host and host not in ("localhost",) and "." in host:
         return host
@@ -224,7 +221,7 @@ def _iso(value) -> str | None:
 def _page_status() -> tuple[str, str]:
     statuses = db.session.scalars(select(Component.status).where(Component.public.is_(True),
                                                                  Component.archived_at.is_(None)))
-    return PAGE_INDICATOR[worst(statuses)]
+    return PAGE_INDICATOR[worst_status(statuses)]
 
 
 def _statuspage_payload(n: Notification) -> dict:

@@ -7,18 +7,17 @@ Fan-out is one ``INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING``: th
 recipients (active subscribers of the affected components, or of everything) and writes one row per
 recipient without a single ORM object — 100,000 recipients take seconds, not minutes. Rows carry only
 what differs per recipient (address, subscriber id); the content is rendered once per notification at
-delivery time (statuspage/services/outbox.py).
+delivery time (``notifications.outbox``).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import String, and_, cast, exists, literal, or_, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import func
 
-from ..db import utcnow
-from ..extensions import db
-from ..models import (
+from ...db import insert_ignore, utcnow
+from ...extensions import db
+from ...models import (
     Incident,
     IncidentComponent,
     IncidentUpdate,
@@ -26,6 +25,7 @@ from ..models import (
     Subscriber,
     SubscriberComponent,
 )
+from .account_mail import enqueue_account_notifications
 
 EVENTS = (
     "incident_created",
@@ -70,8 +70,6 @@ def notify_event(event: str, incident: Incident, update: IncidentUpdate | None =
     db.session.flush()  # the incident's components must be visible to the INSERT … SELECT
     count = fan_out(event, incident.id, update.id if update is not None else None,
                     dedupe_prefix(event, incident, update))
-    from .account_notify import enqueue_account_notifications
-
     # The contacts of affected customer accounts, and each account team about its own accounts.
     return count + enqueue_account_notifications(event, incident, update)
 
@@ -106,23 +104,17 @@ def fan_out(event: str, incident_id: int, update_id: int | None, prefix: str) ->
     )
     cols = ["dedupe_key", "channel", "kind", "audience", "recipient", "subscriber_id", "incident_id",
             "update_id", "payload", "status", "attempts", "next_attempt_at", "created_at"]
-    stmt = _insert().from_select(cols, chosen).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    stmt = insert_ignore(OutboxMessage.__table__).from_select(cols, chosen).on_conflict_do_nothing(index_elements=["dedupe_key"])
     # rowcount of an INSERT is only kept when asked for (SQLAlchemy reports -1 otherwise on psycopg).
     result = db.session.execute(stmt.execution_options(preserve_rowcount=True))
     return max(result.rowcount or 0, 0)
-
-
-def _insert():
-    dialect = db.session.get_bind().dialect.name
-    table = OutboxMessage.__table__
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def enqueue_direct(dedupe_key: str, *, kind: str, recipient: str, subscriber_id: int | None = None,
                    channel: str = "email", audience: str = "subscriber", payload: dict | None = None) -> bool:
     """One outbox row (confirmation mail, manage link…), insert-or-ignore; in the caller's transaction."""
     now = utcnow()
-    stmt = _insert().values(dedupe_key=dedupe_key, channel=channel, kind=kind, audience=audience,
+    stmt = insert_ignore(OutboxMessage.__table__).values(dedupe_key=dedupe_key, channel=channel, kind=kind, audience=audience,
                             recipient=recipient, subscriber_id=subscriber_id, payload=payload or {},
                             status="pending", attempts=0, next_attempt_at=now, created_at=now)
     result = db.session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])

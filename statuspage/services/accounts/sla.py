@@ -35,11 +35,11 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from ..db import utcnow
-from ..extensions import db
-from ..models import Account, AccountComponent, AccountTeamMember, Component, Incident, IncidentComponent
-from .site import get_page
-from .uptime import UptimeFigures, Weights, _load_segments, combine_segments, figures_from_segments
+from ...db import utcnow
+from ...extensions import db
+from ...models import Account, AccountComponent, AccountTeamMember, Component, Incident, IncidentComponent
+from ..page import get_page
+from ..uptime import UptimeFigures, Weights, combine_segments, figures_from_segments, load_segments
 
 AT_RISK_INCIDENTS = 3
 AT_RISK_DAYS = 90
@@ -266,7 +266,7 @@ def sla_report(start: dt.datetime, end: dt.datetime, *, accounts: list[str] | No
     names = dict(db.session.execute(select(Component.id, Component.slug).where(Component.id.in_(involved))).all()
                  ) if involved else {}
 
-    segments = _load_segments(involved, start, end, now)  # every interval involved, loaded once
+    segments = load_segments(involved, start, end, now)  # every interval involved, loaded once
     figures_by_set: dict[frozenset[int], UptimeFigures] = {}
     incidents_by_component = _incidents_by_component(involved, start, end)
     incidents_by_set: dict[frozenset[int], list[IncidentRef]] = {}

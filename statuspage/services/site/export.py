@@ -9,6 +9,7 @@ build, replaced with one ``rename()``, so a reader never sees half a site.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import posixpath
@@ -22,10 +23,13 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Flask
 from sqlalchemy import select
 
-from ..db import utcnow
-from ..extensions import db
-from ..models import Component, Incident
+from ...db import utcnow
+from ...extensions import db
+from ...models import Component, Incident
+from ..page import current_site_version, get_page
 
+# Set in the WSGI environ of the export's requests: views link to the export's base URL, never cache.
+EXPORT_ENVIRON_KEY = "statuspage.export"
 MARKER = ".statuspage-export.json"
 API_FILES = ("summary.json", "status.json", "components.json", "incidents.json", "incidents/unresolved.json",
              "scheduled-maintenances.json", "scheduled-maintenances/upcoming.json",
@@ -107,9 +111,6 @@ def _rewrite_links(html: str, own_file: str, exported: set[str], base_url: str |
 
 def build_site(app: Flask, out: Path, *, base_url: str | None = None) -> tuple[int, list[str]]:
     """Render every public URL into ``out`` (which must not exist); returns (site version, files)."""
-    from ..web.public_cache import EXPORT_ENVIRON_KEY
-    from .site import current_site_version, get_page
-
     version = current_site_version()
     settings = app.extensions["statuspage.settings"]
     live_url = settings.public_url or get_page().url
@@ -202,16 +203,12 @@ def exported_version(target: str | os.PathLike) -> tuple[int | None, str | None]
 def export_if_changed(app: Flask, *, max_age_seconds: int = 600) -> ExportReport | None:
     """Worker job: re-export when the site version changed (or the export is older than max_age, since
     today's uptime bar moves with time). No-op unless STATUSPAGE_EXPORT_DIR is set."""
-    from .site import current_site_version
-
     target = app.extensions["statuspage.settings"].export_dir
     if target is None:
         return None
     version, exported_at = exported_version(target)
     fresh = False
     if exported_at:
-        import datetime as dt
-
         age = (utcnow() - dt.datetime.fromisoformat(exported_at)).total_seconds()
         fresh = age < max_age_seconds
     if version == current_site_version() and fresh:

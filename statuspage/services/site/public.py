@@ -8,13 +8,15 @@ components never leave this module.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ..extensions import db
-from ..models import (
+from ...extensions import db
+from ...models import (
     Component,
     ComponentGroup,
     Incident,
@@ -22,10 +24,15 @@ from ..models import (
     IncidentUpdate,
     IncidentUpdateComponent,
 )
-from ..models.constants import STATUS_SEVERITY
-from .status import OPEN_INCIDENT_STATUSES, worst
+from ...models.constants import (
+    ACTIVE_MAINTENANCE_STATUSES,
+    OPEN_INCIDENT_STATUSES,
+    STATUS_SEVERITY,
+    worst_status,
+)
+from ..incidents.postmortems import public_sections
+from ..monitoring.selfcheck import monitoring_state
 
-ACTIVE_MAINTENANCE = ("in_progress", "verifying")
 # Statuspage's overall indicator and its descriptions.
 INDICATOR_RANK = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical": 4}
 INDICATOR_DESCRIPTIONS = {
@@ -66,12 +73,6 @@ DELAY_MEMO_SECONDS = 5.0
 
 def monitoring_delayed() -> bool:
     """Whether monitoring data is stale (see services.selfcheck), memoised per process for 5 s."""
-    import time
-
-    from flask import current_app
-
-    from .selfcheck import monitoring_state
-
     now = time.monotonic()
     if now - _DELAY_MEMO[0] > DELAY_MEMO_SECONDS:
         stale_after = current_app.extensions["statuspage.settings"].monitoring_stale_after
@@ -115,7 +116,7 @@ def overall_status(components: list[Component], unresolved: list[Incident],
 
     A maintenance in progress gives ``maintenance`` unless something worse is going on.
     """
-    indicator = COMPONENT_INDICATOR[worst(c.status for c in components)]
+    indicator = COMPONENT_INDICATOR[worst_status(c.status for c in components)]
     for inc in unresolved:
         impact = inc.effective_impact if inc.effective_impact in INDICATOR_RANK else "none"
         if impact != "maintenance" and INDICATOR_RANK[impact] > INDICATOR_RANK[indicator]:
@@ -158,7 +159,7 @@ def unresolved_incidents() -> list[Incident]:
 
 def active_maintenance() -> list[Incident]:
     """Published maintenance in progress or being verified, soonest first."""
-    return list(db.session.scalars(_published("maintenance").where(Incident.status.in_(ACTIVE_MAINTENANCE))
+    return list(db.session.scalars(_published("maintenance").where(Incident.status.in_(ACTIVE_MAINTENANCE_STATUSES))
                                    .order_by(Incident.scheduled_for, Incident.id)))
 
 
@@ -236,8 +237,6 @@ def affected_public_components(inc: Incident) -> list[Component]:
 
 def public_postmortem_sections(inc: Incident) -> list[dict]:
     """The public sections of a published postmortem ([] when there is none)."""
-    from .postmortems import public_sections
-
     return public_sections(inc.postmortem)
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from ..db import utcnow
-from ..extensions import db
-from ..models import Incident
+from ...db import utcnow
+from ...extensions import db
+from ...models import Incident
 
 DEFINITIONS = {
     "MTTD": "Mean time to detect: detected − started (impact began).",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..db import utcnow
-from ..extensions import db
-from ..models import Check
-from .audit import Actor, record
-from .incidents import IncidentError
+from ...db import utcnow
+from ...extensions import db
+from ...models import Check
+from ..audit import Actor, record
+from ..incidents.lifecycle import IncidentError
 
 MAX_SILENCE = dt.timedelta(days=30)
 

@@ -4,7 +4,7 @@ A maintenance is an ``Incident`` with kind=maintenance and status scheduled → 
 (→ verifying) → completed, or cancelled. ``advance_maintenance`` (run by the worker every 30 s) moves
 windows by the clock and sends reminders; each move is a compare-and-set on the status so any number
 of workers can run it. While a window is in progress its components are under_maintenance (see
-services.status) and ``is_under_maintenance`` tells the checks engine to hold alerts.
+``incidents.status``) and ``status.is_under_maintenance`` tells the checks engine to hold alerts.
 """
 
 from __future__ import annotations
@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
-from ..db import utcnow
-from ..extensions import db
-from ..models import Component, Incident, IncidentComponent
-from . import notify
-from .audit import Actor, record
-from .incidents import IncidentError, _new_update, _recompute, _snapshot, find_component, new_public_id
-from .site import bump_site_version
+from ...db import utcnow
+from ...extensions import db
+from ...models import Component, Incident, IncidentComponent
+from ...models.constants import ACTIVE_MAINTENANCE_STATUSES, OPEN_MAINTENANCE_STATUSES
+from ..audit import Actor, record
+from ..notifications import events as notify
+from ..page import bump_site_version
+from .lifecycle import IncidentError, find_component, new_public_id, new_update, recompute, snapshot
 
-ACTIVE = ("in_progress", "verifying")
-OPEN = ("scheduled", "in_progress", "verifying")
 MANUAL_STATUSES = ("scheduled", "in_progress", "verifying", "completed")
 MAX_WINDOW = dt.timedelta(days=30)
 
@@ -81,10 +80,10 @@ def schedule_maintenance(*, name: str, scheduled_for: dt.datetime, scheduled_unt
     db.session.add(m)
     for comp in comps:
         m.components.append(IncidentComponent(component_id=comp.id, status="under_maintenance"))
-    first = _new_update(m, "scheduled", body, actor, now, notify_flag=notify_subscribers)
+    first = new_update(m, "scheduled", body, actor, now, notify_flag=notify_subscribers)
     db.session.flush()
     record(actor, "maintenance.schedule", "maintenance", m.public_id,
-           after={**_snapshot(m), "window": [scheduled_for, scheduled_until],
+           after={**snapshot(m), "window": [scheduled_for, scheduled_until],
                   "components": [c.slug for c in comps]})
     if notify_subscribers:
         notify.notify_event("maintenance_scheduled", m, first)
@@ -112,14 +111,14 @@ def _move(m: Incident, old: str, new: str, now: dt.datetime, actor: Actor, *, bo
         "scheduled": "The maintenance has been rescheduled.",
     }[new]
     flag = m.notify if notify_flag is None else notify_flag
-    upd = _new_update(m, new, body if body is not None and body.strip() else default_text, actor, now,
+    upd = new_update(m, new, body if body is not None and body.strip() else default_text, actor, now,
                       notify_flag=flag)
     if new == "in_progress" and m.started_at is None:
         m.started_at = now
     if new in ("completed", "cancelled"):
         m.resolved_at = now
     db.session.flush()
-    _recompute(m, now)
+    recompute(m, now)
     record(actor, f"maintenance.{new}", "maintenance", m.public_id, before={"status": old},
            after={"status": new, "auto": auto, "update": upd.public_id})
     event = {"in_progress": "maintenance_started", "completed": "maintenance_completed",
@@ -136,7 +135,7 @@ def advance_maintenance(now: dt.datetime | None = None) -> AdvanceReport:
     report = AdvanceReport()
     actor = Actor.system("scheduler")
     due = db.session.scalars(select(Incident).where(
-        Incident.kind == "maintenance", Incident.status.in_(OPEN), Incident.published_at.is_not(None))
+        Incident.kind == "maintenance", Incident.status.in_(OPEN_MAINTENANCE_STATUSES), Incident.published_at.is_not(None))
         .order_by(Incident.scheduled_for)).all()
     for m in due:
         if (m.status == "scheduled" and m.reminder_minutes and m.reminded_at is None
@@ -155,7 +154,7 @@ def advance_maintenance(now: dt.datetime | None = None) -> AdvanceReport:
         if m.status == "scheduled" and m.scheduled_for <= now:
             if _move(m, "scheduled", "in_progress", now, actor, auto=True):
                 report.started.append(m.public_id)
-        if m.status in ACTIVE and m.scheduled_until <= now:
+        if m.status in ACTIVE_MAINTENANCE_STATUSES and m.scheduled_until <= now:
             if _move(m, m.status, "completed", now, actor, auto=True):
                 report.completed.append(m.public_id)
         db.session.commit()
@@ -176,7 +175,7 @@ def post_maintenance_update(m: Incident, *, status: str, body: str = "", notify_
     if status == m.status:
         if not body.strip():
             raise IncidentError("an update needs a body or a new status", "body")
-        upd = _new_update(m, status, body, actor, now, notify_flag=notify_subscribers)
+        upd = new_update(m, status, body, actor, now, notify_flag=notify_subscribers)
         db.session.flush()
         record(actor, "maintenance.update", "maintenance", m.public_id, after={"update": upd.public_id})
         bump_site_version()
@@ -193,15 +192,15 @@ def extend_maintenance(m: Incident, *, until: dt.datetime, body: str = "", actor
                        now: dt.datetime | None = None) -> Incident:
     """Move the end of the window (usually later) and say so in an update."""
     now = now or utcnow()
-    if m.kind != "maintenance" or m.status not in OPEN:
+    if m.kind != "maintenance" or m.status not in OPEN_MAINTENANCE_STATUSES:
         raise IncidentError("only an open maintenance can be extended", "scheduled_until", code="conflict")
     _check_window(m.scheduled_for, until)
-    if until <= now and m.status in ACTIVE:
+    if until <= now and m.status in ACTIVE_MAINTENANCE_STATUSES:
         raise IncidentError("the new end must be in the future", "scheduled_until")
     before = {"scheduled_until": m.scheduled_until}
     m.scheduled_until = until
     text = body.strip() or f"The maintenance window has been extended until {until:%Y-%m-%d %H:%M} UTC."
-    upd = _new_update(m, m.status, text, actor, now, notify_flag=m.notify)
+    upd = new_update(m, m.status, text, actor, now, notify_flag=m.notify)
     db.session.flush()
     record(actor, "maintenance.extend", "maintenance", m.public_id, before=before,
            after={"scheduled_until": until, "update": upd.public_id})
@@ -215,7 +214,7 @@ def extend_maintenance(m: Incident, *, until: dt.datetime, body: str = "", actor
 def cancel_maintenance(m: Incident, *, body: str = "", actor: Actor, now: dt.datetime | None = None) -> Incident:
     """Cancel a scheduled or running window with an update; components return to their checks."""
     now = now or utcnow()
-    if m.kind != "maintenance" or m.status not in OPEN:
+    if m.kind != "maintenance" or m.status not in OPEN_MAINTENANCE_STATUSES:
         raise IncidentError("only an open maintenance can be cancelled", "status", code="conflict")
     if not _move(m, m.status, "cancelled", now, actor, body=body):
         raise IncidentError("the maintenance changed meanwhile; reload", "status", code="conflict")
@@ -223,26 +222,8 @@ def cancel_maintenance(m: Incident, *, body: str = "", actor: Actor, now: dt.dat
     return m
 
 
-def is_under_maintenance(component_id: int, now: dt.datetime | None = None) -> bool:
-    """Whether a published maintenance covers the component now (checks hold alerts and auto-incidents).
-
-    True while a window is in progress or verifying, and also inside a scheduled window that the
-    worker has not started yet.
-    """
-    now = now or utcnow()
-    row = db.session.execute(
-        select(Incident.id).join(IncidentComponent, IncidentComponent.incident_id == Incident.id)
-        .where(IncidentComponent.component_id == component_id, Incident.kind == "maintenance",
-               Incident.published_at.is_not(None),
-               (Incident.status.in_(ACTIVE))
-               | ((Incident.status == "scheduled") & (Incident.scheduled_for <= now)
-                  & (Incident.scheduled_until > now)))
-        .limit(1)).first()
-    return row is not None
-
-
 def upcoming_maintenance(now: dt.datetime | None = None, limit: int = 20) -> list[Incident]:
     """Open windows (scheduled or running), soonest first."""
     return list(db.session.scalars(select(Incident).where(
-        Incident.kind == "maintenance", Incident.status.in_(OPEN)).order_by(Incident.scheduled_for)
+        Incident.kind == "maintenance", Incident.status.in_(OPEN_MAINTENANCE_STATUSES)).order_by(Incident.scheduled_for)
         .limit(limit)))

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..db import utcnow
-from ..extensions import db
-from ..models import (
+from ...db import utcnow
+from ...extensions import db
+from ...models import (
     ActionItem,
     Check,
     CheckResult,
@@ -23,11 +23,11 @@ from ..models import (
     IncidentCheck,
     Postmortem,
 )
-from ..models.constants import CAUSE_CATEGORIES, CAUSE_LABELS, STATUS_LABELS
-from . import notify
-from .audit import Actor, record
-from .incidents import IncidentError
-from .site import bump_site_version, get_page
+from ...models.constants import CAUSE_CATEGORIES, CAUSE_LABELS, STATUS_LABELS
+from ..audit import Actor, record
+from ..notifications import events as notify
+from ..page import bump_site_version, get_page
+from .lifecycle import IncidentError
 
 # (key, title, public by default)
 SECTIONS: tuple[tuple[str, str, bool], ...] = (

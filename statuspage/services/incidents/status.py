@@ -1,7 +1,8 @@
 """Component status: the one place where a component's status changes and its interval rows are written.
 
 Precedence: an open, published incident that sets a status on the component wins; otherwise an
-in-progress maintenance makes it under_maintenance; otherwise it is what its checks say.
+in-progress maintenance makes it under_maintenance; otherwise it is what its checks say. Runs in the
+caller's transaction (incident, maintenance and check services commit).
 """
 
 from __future__ import annotations
@@ -10,22 +11,16 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from ..db import utcnow
-from ..extensions import db
-from ..models import Component, ComponentStatusInterval, Incident, IncidentComponent
-from ..models.constants import COMPONENT_STATUSES, STATUS_SEVERITY
-from .site import bump_site_version
-
-OPEN_INCIDENT_STATUSES = ("investigating", "identified", "monitoring")
-
-
-def worst(statuses) -> str:
-    """The most severe of some component statuses (operational when there are none)."""
-    result = "operational"
-    for s in statuses:
-        if STATUS_SEVERITY[s] > STATUS_SEVERITY[result]:
-            result = s
-    return result
+from ...db import utcnow
+from ...extensions import db
+from ...models import Component, ComponentStatusInterval, Incident, IncidentComponent
+from ...models.constants import (
+    ACTIVE_MAINTENANCE_STATUSES,
+    COMPONENT_STATUSES,
+    OPEN_INCIDENT_STATUSES,
+    worst_status,
+)
+from ..page import bump_site_version
 
 
 def open_initial_interval(comp: Component, now: dt.datetime) -> None:
@@ -40,14 +35,14 @@ def _override(comp: Component) -> tuple[str, str, int | None] | None:
         select(IncidentComponent.status, Incident.kind, Incident.status, Incident.id)
         .join(Incident, Incident.id == IncidentComponent.incident_id)
         .where(IncidentComponent.component_id == comp.id, Incident.published_at.is_not(None),
-               Incident.status.in_(OPEN_INCIDENT_STATUSES + ("in_progress", "verifying")))
+               Incident.status.in_(OPEN_INCIDENT_STATUSES + ACTIVE_MAINTENANCE_STATUSES))
     ).all()
     incident_rows = [r for r in rows if r[1] == "incident" and r[2] in OPEN_INCIDENT_STATUSES]
     if incident_rows:
-        status = worst(r[0] for r in incident_rows)
+        status = worst_status(r[0] for r in incident_rows)
         inc_id = next(r[3] for r in incident_rows if r[0] == status)
         return status, "incident", inc_id
-    maint = [r for r in rows if r[1] == "maintenance" and r[2] in ("in_progress", "verifying")]
+    maint = [r for r in rows if r[1] == "maintenance" and r[2] in ACTIVE_MAINTENANCE_STATUSES]
     if maint:
         return "under_maintenance", "maintenance", maint[0][3]
     return None
@@ -108,3 +103,21 @@ def _write_interval(comp: Component, status: str, source: str, now: dt.datetime,
     comp.status_source = source
     if changed_publicly and comp.public:
         bump_site_version()
+
+
+def is_under_maintenance(component_id: int, now: dt.datetime | None = None) -> bool:
+    """Whether a published maintenance covers the component now (checks hold alerts and auto-incidents).
+
+    True while a window is in progress or verifying, and also inside a scheduled window that the
+    worker has not started yet.
+    """
+    now = now or utcnow()
+    row = db.session.execute(
+        select(Incident.id).join(IncidentComponent, IncidentComponent.incident_id == Incident.id)
+        .where(IncidentComponent.component_id == component_id, Incident.kind == "maintenance",
+               Incident.published_at.is_not(None),
+               (Incident.status.in_(ACTIVE_MAINTENANCE_STATUSES))
+               | ((Incident.status == "scheduled") & (Incident.scheduled_for <= now)
+                  & (Incident.scheduled_until > now)))
+        .limit(1)).first()
+    return row is not None

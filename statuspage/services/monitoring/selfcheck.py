@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from ..db import utcnow
-from ..extensions import db
-from ..models import Check, WorkerHeartbeat
+from ...db import utcnow
+from ...extensions import db
+from ...models import Check, WorkerHeartbeat
+from ..notifications.oncall import enqueue_oncall_alert
+from ..page import get_page
 
 
 @dataclass(frozen=True)
@@ -47,22 +49,14 @@ def monitoring_state(stale_after: int, now: dt.datetime | None = None) -> Monito
 
 def alert_if_monitoring_delayed(stale_after: int, now: dt.datetime | None = None) -> bool:
     """Worker job: when checks have stopped running, tell the on-call address once per stall."""
-    from ..models import OutboxMessage
-    from .monitor import _insert_ignore
-    from .site import get_page
-
     now = now or utcnow()
     state = monitoring_state(stale_after, now)
-    page = get_page()
-    if not state.delayed or not page.on_call:
+    if not state.delayed or not get_page().on_call:
         return False
     stall = state.last_checks_at.isoformat() if state.last_checks_at else "never"
-    db.session.execute(_insert_ignore(OutboxMessage.__table__), [{
-        "dedupe_key": f"monitoring-delayed:{stall}", "channel": "email", "kind": "oncall_alert",
-        "audience": "oncall", "recipient": page.on_call, "status": "pending", "attempts": 0,
-        "next_attempt_at": now, "created_at": now,
-        "payload": {"component": None, "component_name": "Monitoring", "status": "monitoring_delayed",
-                    "check": None, "result": {"message": state.message}, "at": now.isoformat()},
-    }])
+    enqueue_oncall_alert(
+        f"monitoring-delayed:{stall}",
+        {"component": None, "component_name": "Monitoring", "status": "monitoring_delayed", "check": None,
+         "result": {"message": state.message}, "at": now.isoformat()})
     db.session.commit()
     return True

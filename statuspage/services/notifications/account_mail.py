@@ -15,7 +15,7 @@ insert-or-ignore on ``dedupe_key``, so calling it twice for the same update writ
   listing only that person's affected accounts (as owner, team member, or account manager watching
   them) with ARR, renewal date, outage minutes and a suggested message. Not for maintenance.
 * ``account_postmortem`` (audience ``contact``): the public postmortem sections, sent on request from
-  the console (``services.accounts.send_postmortem_to_accounts``).
+  the console (:func:`send_postmortem_to_accounts`).
 
 Each row's ``payload`` holds everything needed to render it; :func:`render_account_message` turns a
 row into (subject, text, html, headers) for the outbox delivery.
@@ -27,16 +27,23 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template
 from sqlalchemy import select
 
-from ..db import utcnow
-from ..extensions import db
-from ..models import Incident, IncidentUpdate, OutboxMessage, Page, Postmortem
-from .accounts import AffectedAccount, Impact, contacts_of, incident_impact, watcher_emails
-from .notification_content import mail_domain, root_message_id
+from ...db import insert_ignore, utcnow
+from ...extensions import db
+from ...mail.message import MessageTemplate, build_template
+from ...models import Account, Incident, IncidentUpdate, OutboxMessage, Page, Postmortem
+from ..accounts.impact import AffectedAccount, Impact, incident_impact
+from ..accounts.outreach import outreach_row
+from ..accounts.records import AccountError, contacts_of
+from ..accounts.watches import watcher_emails
+from ..audit import Actor, record
+from ..page import get_page
+from .content import mail_domain, root_message_id
 
 INCIDENT_EVENTS = ("incident_created", "incident_updated", "incident_resolved")
 MAINTENANCE_EVENTS = ("maintenance_scheduled", "maintenance_reminder", "maintenance_started",
@@ -74,11 +81,6 @@ def insert_outbox_rows(rows: list[dict[str, Any]]) -> int:
     """Insert outbox rows, ignoring those whose dedupe_key exists; returns how many were new."""
     if not rows:
         return 0
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     keys = [r["dedupe_key"] for r in rows]
     existing = set()
     for i in range(0, len(keys), 500):
@@ -91,7 +93,8 @@ def insert_outbox_rows(rows: list[dict[str, Any]]) -> int:
         return 0
     table = OutboxMessage.__table__
     for i in range(0, len(fresh), 1000):
-        db.session.execute(insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]), fresh[i:i + 1000])
+        db.session.execute(insert_ignore(table).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+                           fresh[i:i + 1000])
     return len(fresh)
 
 
@@ -243,6 +246,36 @@ def enqueue_postmortem(incident: Incident, postmortem: Postmortem, sections: lis
 # --- rendering ------------------------------------------------------------------------------------------
 
 
+def send_postmortem_to_accounts(incident: Incident, *, actor: Actor, now: dt.datetime | None = None) -> int:
+    """Email the public sections of the published postmortem to the contacts of the affected accounts.
+
+    Contacts with notify ``none`` are skipped. Records ``rca_sent_at`` for every affected account that
+    has at least one recipient; idempotent (a second call enqueues nothing new). Returns the number of
+    outbox rows written. AccountError when there is no published postmortem with public sections.
+    """
+    now = now or utcnow()
+    pm = incident.postmortem
+    if pm is None or pm.published_at is None:
+        raise AccountError("the postmortem is not published yet", {"postmortem": "not published"},
+                           code="conflict")
+    sections = [s for s in (pm.sections or []) if s.get("public")]
+    if not sections:
+        raise AccountError("the postmortem has no public sections", {"postmortem": "no public sections"},
+                           code="conflict")
+    impact = incident_impact(incident, now)
+    written, reached = enqueue_postmortem(incident, pm, sections, impact)
+    for acc in db.session.scalars(select(Account).where(Account.id.in_(reached))) if reached else []:
+        row = outreach_row(incident, acc)
+        if row.rca_sent_at is None:
+            row.rca_sent_at = now
+            row.updated_by = actor.label
+            row.updated_at = now
+    record(actor, "account.postmortem.send", "incident", incident.public_id,
+           after={"accounts": len(reached), "messages": written})
+    db.session.flush()
+    return written
+
+
 def _parse_time(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
@@ -295,3 +328,13 @@ def render_account_message(row: OutboxMessage, page: Page, public_url: str | Non
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
     return subject, text, html, headers
+
+
+def render_account_template(row: dict[str, Any], base_url: str) -> MessageTemplate:
+    """The message of an account outbox row (for delivery), from :func:`render_account_message`."""
+    settings = current_app.extensions["statuspage.settings"]
+    page = get_page()
+    subject, text, html, headers = render_account_message(SimpleNamespace(**row), page, base_url)
+    return build_template(sender=settings.mail_from, sender_name=page.name, subject=subject, text=text,
+                          html=html, message_id=headers["Message-ID"], in_reply_to=headers.get("In-Reply-To"),
+                          list_unsubscribe_post=False)

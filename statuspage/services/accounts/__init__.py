@@ -1,0 +1,1 @@
+"""Customer accounts: records, CSV import, incident impact, outreach, watches, private links, SLA."""

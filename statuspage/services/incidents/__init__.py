@@ -1,0 +1,1 @@
+"""Incidents and maintenance: lifecycle, auto-incidents, component status, postmortems, templates, reports."""

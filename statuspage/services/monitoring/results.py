@@ -1,0 +1,134 @@
+"""Recording probe results: one write transaction per batch.
+
+Finishing a run writes its result (a unique key on (check, slot) is the backstop, written with
+insert-or-ignore), folds it into the flap-proof state machine (``checks.state``), moves
+``next_run_at`` to the next slot — skipping, never piling up, slots missed while nothing ran — and,
+when a check's state changes, recomputes its component's status and lets ``monitoring.alerts`` open
+auto-incidents and tell on-call, all in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from checks.probes import evaluate_heartbeat, run_probe
+from checks.result import ProbeResult
+from checks.state import CheckState, apply
+
+from ...db import insert_ignore, utcnow
+from ...extensions import db
+from ...models import Check, CheckResult, Component
+from ...models.constants import worst_status
+from ..incidents.status import set_check_status
+from . import alerts
+from .claims import CHECK_TABLE, Claimed
+from .schedule import next_slot_after, run_interval
+
+RESULT_TABLE = CheckResult.__table__
+
+
+# What a check's state means for its component.
+DEGRADED = "degraded_performance"
+
+
+def probe_claimed(item: Claimed, now: dt.datetime | None = None) -> ProbeResult:
+    """Run one claimed check (heartbeats are judged without network). Never raises."""
+    if item.kind == "heartbeat":
+        return evaluate_heartbeat(item.spec, item.last_ping_at, now or utcnow(), item.created_at)
+    return run_probe(item.spec, now=now)
+
+
+def component_status_for(check_status: str, on_down: str) -> str:
+    """What a check's state means for its component."""
+    if check_status == "down":
+        return on_down
+    if check_status == "degraded":
+        return DEGRADED
+    return "operational"
+
+
+@dataclass
+class RecordSummary:
+    results: int = 0
+    status_changes: list[tuple[str, str, str]] = field(default_factory=list)  # (slug, old, new)
+    component_changes: list[tuple[str, str]] = field(default_factory=list)  # (component slug, new status)
+
+
+def record_results(worker_id: str, items: list[tuple[Claimed, ProbeResult]],
+                   now: dt.datetime | None = None) -> RecordSummary:
+    """Write a batch of finished runs: results, check states, next slots; then component statuses.
+
+    One transaction for the batch; only components whose checks changed status are touched.
+    """
+    now = now or utcnow()
+    summary = RecordSummary()
+    if not items:
+        return summary
+    result_rows = []
+    check_params = []
+    changed: list[tuple[Claimed, ProbeResult, Any]] = []
+    for item, result in items:
+        started = item.started_at or result.checked_at or now
+        result_dict = result.to_dict()
+        result_rows.append({
+            "check_id": item.id, "scheduled_for": item.slot, "started_at": started, "worker_id": worker_id,
+            "outcome": result.outcome, "latency_ms": result.latency_ms, "status_code": result.status_code,
+            "error_class": result.error_class, "message": (result.message or "")[:2000],
+            "conditions": result.conditions,
+        })
+        heartbeat = item.kind == "heartbeat"
+        transition = apply(
+            CheckState.from_dict(item.state), result.outcome, started,
+            failure_threshold=1 if heartbeat else item.failure_threshold,
+            success_threshold=1 if heartbeat else item.success_threshold)
+        next_run = next_slot_after(item.slug, run_interval(item.kind, item.interval), max(now, item.slot))
+        check_params.append({
+            "b_id": item.id, "b_by": worker_id, "b_next": next_run, "b_status": transition.state.status,
+            "b_state": transition.state.to_dict(), "b_flapping": transition.state.flapping,
+            "b_last": result_dict, "b_run": started,
+        })
+        if transition.changed or transition.flapping_changed:
+            changed.append((item, result, transition))
+    db.session.execute(insert_ignore(RESULT_TABLE).on_conflict_do_nothing(), result_rows)
+    db.session.execute(_RECORD_UPDATE, check_params, execution_options={"synchronize_session": False})
+    summary.results = len(result_rows)
+    if changed:
+        _apply_status_changes(changed, now, summary)
+    db.session.commit()
+    return summary
+
+
+_RECORD_UPDATE = (
+    update(CHECK_TABLE)
+    .where(CHECK_TABLE.c.id == bindparam("b_id"), CHECK_TABLE.c.claimed_by == bindparam("b_by"))
+    .values(next_run_at=bindparam("b_next"), claimed_by=None, claimed_until=None,
+            status=bindparam("b_status"), state=bindparam("b_state"), flapping=bindparam("b_flapping"),
+            last_result=bindparam("b_last"), last_run_at=bindparam("b_run")))
+
+
+def _apply_status_changes(changed, now: dt.datetime, summary: RecordSummary) -> None:
+    by_component: dict[int, list] = {}
+    for item, result, transition in changed:
+        if transition.changed:
+            summary.status_changes.append((item.slug, transition.old_status, transition.new_status))
+        by_component.setdefault(item.component_id, []).append((item, result, transition))
+    for component_id, entries in by_component.items():
+        comp = db.session.get(Component, component_id)
+        if comp is None:
+            continue
+        statuses = db.session.execute(
+            select(Check.status, Check.on_down)
+            .where(Check.component_id == component_id, Check.archived_at.is_(None))).all()
+        new_status = worst_status(component_status_for(s, on_down) for s, on_down in statuses)
+        old_status = comp.check_status
+        if new_status != old_status:
+            trigger = max(entries, key=lambda e: e[2].new_status == "down")
+            set_check_status(comp, new_status, now, check_id=trigger[0].id)
+            summary.component_changes.append((comp.slug, new_status))
+        notify = any(t.notify for _, _, t in entries) and not any(t.flapping for _, _, t in entries)
+        if new_status != old_status or any(t.flapping_changed for _, _, t in entries):
+            alerts.on_component_check_status(comp, old_status, new_status, entries, now, notify=notify)

@@ -1,0 +1,45 @@
+"""Operator helpers: probe a check now (``statuspage checks run-once``) and record heartbeat pings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+
+from checks.probes import evaluate_heartbeat, run_probe
+from checks.result import ProbeResult
+from checks.spec import CheckSpec
+
+from ...db import utcnow
+from ...extensions import db
+from ...models import Check
+from .claims import CHECK_TABLE
+
+
+def run_check_now(slug: str) -> tuple[Check, ProbeResult]:
+    """Probe one check immediately, without recording anything (for writing conditions)."""
+    check = db.session.scalar(select(Check).where(Check.slug == slug))
+    if check is None:
+        raise LookupError(f"no check named {slug!r}")
+    spec = CheckSpec.from_dict(check.spec)
+    if check.kind == "heartbeat":
+        return check, evaluate_heartbeat(spec, check.last_ping_at, utcnow(), check.created_at)
+    return check, run_probe(spec)
+
+
+def record_ping(token: str, now: dt.datetime | None = None) -> bool:
+    """A heartbeat ping arrived; returns False for an unknown token. The next evaluation sees it."""
+    now = now or utcnow()
+    result = db.session.execute(
+        update(CHECK_TABLE).where(CHECK_TABLE.c.heartbeat_token == token, CHECK_TABLE.c.archived_at.is_(None))
+        .values(last_ping_at=now))
+    if result.rowcount == 0:
+        db.session.rollback()
+        return False
+    # Judge it at once rather than at the next slot: a recovering job should show up quickly.
+    db.session.execute(update(CHECK_TABLE).where(CHECK_TABLE.c.heartbeat_token == token,
+                                                 CHECK_TABLE.c.claimed_by.is_(None))
+                       .values(next_run_at=now))
+    db.session.commit()
+    return True
