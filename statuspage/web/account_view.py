@@ -14,7 +14,7 @@ from flask import Blueprint, abort, make_response, render_template
 
 from ..db import utcnow
 from ..services.accounts import private_links as svc
-from ..services.accounts.sla import formula_text, page_zone, parse_period, sla_report
+from ..services.accounts.sla import formula_text, parse_period, sla_report
 from ..services.page import get_page
 from ..services.site import public as ps
 from ..services.uptime import BAR_DAYS, Weights, format_percent, uptime_bars
@@ -62,7 +62,7 @@ def view(token: str):
     status = max((c.status for c in components), key=lambda s: ps.severity(s), default="operational")
     body = render_template(
         "public/account.html", page=page, account=acc, components=components, rows=rows, sla=sla,
-        month=start.astimezone(page_zone()).strftime("%B %Y"), incidents=incidents, open_incidents=open_incidents,
+        month=start.astimezone(get_page().tz).strftime("%B %Y"), incidents=incidents, open_incidents=open_incidents,
         overall=status, bar_days=BAR_DAYS, formula=formula_text(weights), latest_update=ps.latest_public_update,
         impact_labels=ps.IMPACT_LABELS, format_percent=format_percent)
     return _private(body)

@@ -25,7 +25,6 @@ from ..services.accounts.sla import (
     SlaError,
     at_risk_accounts,
     formula_text,
-    page_zone,
     parse_period,
     sla_report,
 )
@@ -353,7 +352,7 @@ def send_postmortem(public_id: str):
 
 
 def _month_choices(now: dt.datetime, count: int = 13) -> list[tuple[str, str]]:
-    local = now.astimezone(page_zone())
+    local = now.astimezone(get_page().tz)
     out = []
     year, month = local.year, local.month
     for _ in range(count):
@@ -383,12 +382,12 @@ def sla():
         report = sla_report(start, end, now=now)
     fmt = request.args.get("format")
     if fmt in ("csv", "json") and error is None:
-        stamp = f"{start.astimezone(page_zone()).date()}_{(end.astimezone(page_zone()) - dt.timedelta(seconds=1)).date()}"
+        stamp = f"{start.astimezone(get_page().tz).date()}_{(end.astimezone(get_page().tz) - dt.timedelta(seconds=1)).date()}"
         body, mime = (report.to_csv(), "text/csv") if fmt == "csv" else (report.to_json(), "application/json")
         return Response(body, mimetype=mime, headers={
             "Content-Disposition": f'attachment; filename="sla_{stamp}.{fmt}"', "Cache-Control": "private, no-store"})
     risk = at_risk_accounts(now=now, owner=request.args.get("owner") or None)
-    tz = page_zone()
+    tz = get_page().tz
     return render_template(
         "admin/sla.html", page=get_page(), report=report, error=error, months=_month_choices(now),
         month=month, date_from=start.astimezone(tz).date().isoformat(),

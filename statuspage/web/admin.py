@@ -7,7 +7,6 @@ tokens and the audit log live in admin_people.py on the same blueprint.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -46,13 +45,6 @@ def _globals() -> dict[str, Any]:
 # --- parsing helpers ---------------------------------------------------------------------------------
 
 
-def _tz() -> dt.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(get_page().time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
 def parse_local(value: str | None, field: str) -> dt.datetime | None:
     """A `datetime-local` value in the page's zone (or ISO 8601 with an offset) → aware UTC."""
     value = (value or "").strip()
@@ -63,12 +55,12 @@ def parse_local(value: str | None, field: str) -> dt.datetime | None:
     except ValueError as exc:
         raise IncidentError("use the form YYYY-MM-DDTHH:MM", field) from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_tz())
+        parsed = parsed.replace(tzinfo=get_page().tz)
     return parsed.astimezone(dt.UTC)
 
 
 def to_local_input(value: dt.datetime | None) -> str:
-    return value.astimezone(_tz()).strftime("%Y-%m-%dT%H:%M") if value else ""
+    return value.astimezone(get_page().tz).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
 def _component_statuses(form) -> dict[int, str]:

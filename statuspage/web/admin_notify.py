@@ -57,7 +57,7 @@ def subscribers():
                                    .offset((number - 1) * PAGE_SIZE)))
     return render_template("admin/subscribers.html", page=get_page(), rows=rows, total=total, state=state,
                            kind=kind, q=q, number=number, page_size=PAGE_SIZE, states=STATES,
-                           groups=grouped(public_components()), state_of=subs.subscriber_state,
+                           groups=grouped(public_components()),
                            slugs_of=subs.component_slugs, errors={})
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models import OutboxMessage, Subscriber
-from ..services.notifications.subscriptions import component_slugs, subscriber_state
+from ..services.notifications.subscriptions import component_slugs
 
 
 def _iso(value):
@@ -14,7 +14,7 @@ def subscriber_json(sub: Subscriber) -> dict:
     return {
         "id": sub.id, "kind": sub.kind, "email": sub.email, "url": sub.webhook_url,
         "format": sub.webhook_format if sub.kind == "webhook" else None,
-        "state": subscriber_state(sub), "components": component_slugs(sub) or "all",
+        "state": sub.state, "components": component_slugs(sub) or "all",
         "created_at": _iso(sub.created_at), "confirmed_at": _iso(sub.confirmed_at),
         "unsubscribed_at": _iso(sub.unsubscribed_at), "quarantined_at": _iso(sub.quarantined_at),
         "failure_count": sub.failure_count, "last_error": sub.last_error,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import zoneinfo
 from collections import defaultdict
 
 from flask import Blueprint, abort, render_template, request
@@ -31,13 +30,6 @@ BAR_CLASS = {None: "nd", "operational": "op", "degraded_performance": "dg", "par
              "major_outage": "ma", "under_maintenance": "mn"}
 HISTORY_MONTHS_PER_PAGE = 3
 HISTORY_MAX_PAGES = 120
-
-
-def page_tz(page) -> dt.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(page.time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
 
 
 def _weights_text(weights: Weights) -> str:
@@ -143,7 +135,7 @@ def index():
     page = get_page()
     now = utcnow()
     weights = Weights.from_page()
-    tz = page_tz(page)
+    tz = page.tz
     components = ps.visible_components(ps.public_components())
     unresolved = ps.unresolved_incidents()
     active = ps.active_maintenance()
@@ -168,7 +160,7 @@ def _month_start(year: int, month: int, tz: dt.tzinfo) -> dt.datetime:
 @public_cached()
 def history():
     page = get_page()
-    tz = page_tz(page)
+    tz = page.tz
     try:
         number = int(request.args.get("page", "1"))
     except ValueError:

@@ -130,7 +130,7 @@ def manage_page(token: str):
 def _manage(subscriber, token: str, *, saved: str | None = None, errors: dict | None = None, status: int = 200):
     chosen = set(subscriptions_svc.component_slugs(subscriber))
     return render_template("public/subscribe_manage.html", page=get_page(), subscriber=subscriber, token=token,
-                           state=subscriptions_svc.subscriber_state(subscriber), groups=grouped(public_components()),
+                           state=subscriber.state, groups=grouped(public_components()),
                            chosen=chosen, saved=saved, errors=errors or {}), status
 
 

@@ -27,7 +27,6 @@ import csv
 import datetime as dt
 import io
 import json
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -53,17 +52,9 @@ class SlaError(ValueError):
         self.field = field
 
 
-def page_zone() -> dt.tzinfo:
-    """The page's time zone (UTC when unset or unknown)."""
-    try:
-        return zoneinfo.ZoneInfo(get_page().time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
 def month_period(year: int, month: int, tz: dt.tzinfo | None = None) -> tuple[dt.datetime, dt.datetime]:
     """[first instant of the month, first instant of the next) in the page's zone, as UTC datetimes."""
-    tz = tz or page_zone()
+    tz = tz or get_page().tz
     start = dt.datetime(year, month, 1, tzinfo=tz)
     end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
@@ -73,7 +64,7 @@ def period_from_dates(first: dt.date, last: dt.date, tz: dt.tzinfo | None = None
     """Local days ``first`` to ``last`` inclusive → [start, end) in UTC; SlaError when reversed."""
     if last < first:
         raise SlaError("the end date is before the start date", "to")
-    tz = tz or page_zone()
+    tz = tz or get_page().tz
     start = dt.datetime.combine(first, dt.time(), tz)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
@@ -82,7 +73,7 @@ def period_from_dates(first: dt.date, last: dt.date, tz: dt.tzinfo | None = None
 def parse_period(date_from: str | None, date_to: str | None, *, now: dt.datetime | None = None
                  ) -> tuple[dt.datetime, dt.datetime]:
     """Period from ISO dates (inclusive, local days); both empty → the current calendar month."""
-    tz = page_zone()
+    tz = get_page().tz
     if not date_from and not date_to:
         local = (now or utcnow()).astimezone(tz)
         return month_period(local.year, local.month, tz)
@@ -359,7 +350,7 @@ def at_risk_accounts(*, now: dt.datetime | None = None, owner: str | None = None
     if report is None:
         start, end = parse_period(None, None, now=now)
         report = sla_report(start, end, now=now)
-    today = now.astimezone(page_zone()).date()
+    today = now.astimezone(get_page().tz).date()
     since = now - dt.timedelta(days=AT_RISK_DAYS)
     recent = _incidents_by_component(
         sorted({c for c in db.session.scalars(select(AccountComponent.component_id).distinct())}), since, now)

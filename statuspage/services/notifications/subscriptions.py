@@ -230,17 +230,6 @@ def remove_subscriber(subscriber: Subscriber, *, actor: Actor) -> None:
     db.session.commit()
 
 
-def subscriber_state(subscriber: Subscriber) -> str:
-    """One word for lists: pending | active | unsubscribed | quarantined."""
-    if subscriber.unsubscribed_at is not None:
-        return "unsubscribed"
-    if subscriber.quarantined_at is not None:
-        return "quarantined"
-    if subscriber.confirmed_at is None:
-        return "pending"
-    return "active"
-
-
 def component_slugs(subscriber: Subscriber) -> list[str]:
     if subscriber.all_components:
         return []
