@@ -105,6 +105,7 @@ def api_auth(scope: str = "read", roles: tuple[str, ...] | None = None):
             return resp
 
         wrapped.api_scope = scope
+        wrapped.write_roles = tuple(sorted(write_roles)) if scope == "write" else None
         return wrapped
 
     return decorator

@@ -23,7 +23,7 @@ import datetime as dt
 from types import SimpleNamespace
 
 from statuspage.extensions import db
-from tests.accounts import factories as f
+from tests.support import factories as f
 
 T = f.T
 

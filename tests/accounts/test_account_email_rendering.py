@@ -6,8 +6,8 @@ from statuspage.services.notifications.account_mail import (
     render_account_message,
 )
 from statuspage.services.page import get_page
-from tests.accounts import factories as f
 from tests.accounts.scenario import T, build
+from tests.support import factories as f
 
 NOW = T("2026-05-01 00:00")
 

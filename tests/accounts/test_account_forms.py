@@ -5,7 +5,8 @@ import pytest
 
 from statuspage.extensions import db
 from statuspage.models import Account, AuditLog
-from tests.accounts import factories as f
+from tests.support import factories as f
+from tests.support.console import csrf_token, login
 
 CONTACT_ROWS = 3  # spare rows on a new account's form
 
@@ -15,9 +16,9 @@ def amy(app, client):
     f.page()
     f.component("Public API", "api")
     f.component("EU region", "eu", position=1)
-    amy = f.user("amy@acme.test", "account_manager")
+    amy = f.user("account_manager", "amy@acme.test")
     db.session.commit()
-    f.login(client, amy)
+    login(client, amy)
     return amy
 
 
@@ -38,7 +39,7 @@ def test_an_account_manager_creates_an_account_from_the_form(amy, client):
     assert page.status_code == 200
     for label in ('for="id"', 'for="name"', 'for="arr"', 'for="sla_target"', 'for="contact-email-0"'):
         assert label in html
-    token = f.csrf_token(client, "/admin/accounts/new")
+    token = csrf_token(client, "/admin/accounts/new")
 
     resp = client.post("/admin/accounts/new", data=_form(token))
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/admin/accounts/ACME-7")
@@ -57,7 +58,7 @@ def test_an_account_manager_creates_an_account_from_the_form(amy, client):
 
 
 def test_bad_input_re_renders_with_each_problem_and_saves_nothing(amy, client):
-    token = f.csrf_token(client, "/admin/accounts/new")
+    token = csrf_token(client, "/admin/accounts/new")
     resp = client.post("/admin/accounts/new", data=_form(
         token, arr="-5", sla_target="101", owner="not-an-email",
         contact_email=["cto@initrode.test", "broken@", ""]))
@@ -84,7 +85,7 @@ def test_editing_changes_fields_removes_cleared_contacts_and_archiving_hides_it(
     db.session.commit()
     form = client.get("/admin/accounts/G-1/edit").get_data(as_text=True)
     assert 'value="a@globex.test"' in form and 'value="b@globex.test"' in form and "readonly" in form
-    token = f.csrf_token(client, "/admin/accounts/G-1/edit")
+    token = csrf_token(client, "/admin/accounts/G-1/edit")
 
     resp = client.post("/admin/accounts/G-1/edit", data=_form(
         token, id="IGNORED", name="Globex Corp", arr="1500", tier="", renewal_date="", sla_target="", owner="",
@@ -108,17 +109,17 @@ def test_editing_changes_fields_removes_cleared_contacts_and_archiving_hides_it(
 
 def test_config_owned_accounts_viewers_and_forged_posts_are_refused(amy, client):
     f.account("CFG-1", "From YAML", source="config")
-    vera = f.user("vera@acme.test", "viewer")
+    vera = f.user("viewer", "vera@acme.test")
     db.session.commit()
     resp = client.get("/admin/accounts/CFG-1/edit")
     assert resp.status_code == 303
     assert "comes from the configuration file" in client.get("/admin/accounts/CFG-1").get_data(as_text=True)
-    token = f.csrf_token(client, "/admin/accounts/new")
+    token = csrf_token(client, "/admin/accounts/new")
     assert client.post("/admin/accounts/CFG-1/archive", data={"csrf_token": token}).status_code == 303
     assert Account.query.filter_by(external_id="CFG-1").one().archived_at is None
 
     assert client.post("/admin/accounts/new", data={**_form(token), "csrf_token": "forged"}).status_code == 400
-    f.login(client, vera)
+    login(client, vera)
     assert client.get("/admin/accounts/new").status_code == 403
     assert client.post("/admin/accounts/new", data=_form(token)).status_code in (400, 403)
     assert Account.query.count() == 1

@@ -4,8 +4,8 @@ import pytest
 
 from statuspage.extensions import db
 from statuspage.services.users import create_token
-from tests.accounts import factories as f
 from tests.accounts.scenario import build
+from tests.support import factories as f
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ import pytest
 
 from statuspage.extensions import db
 from statuspage.models import AccountOutreach, AccountWatch, AuditLog
-from tests.accounts import factories as f
 from tests.accounts.scenario import build
+from tests.support import factories as f
+from tests.support.console import csrf_token, login
 
 
 @pytest.fixture
@@ -14,7 +15,7 @@ def s(app):
 
 
 def test_a_viewer_reads_the_impact_but_cannot_record_outreach(s, client):
-    f.login(client, f.user("vera@acme.test", "viewer"))
+    login(client, f.user("viewer", "vera@acme.test"))
     page = client.get(f"/admin/incidents/{s.c.public_id}/accounts")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -27,8 +28,8 @@ def test_a_viewer_reads_the_impact_but_cannot_record_outreach(s, client):
 
 
 def test_an_account_manager_records_outreach_and_it_is_audited(s, client):
-    f.login(client, f.user("amy@acme.test", "account_manager"))
-    token = f.csrf_token(client, f"/admin/incidents/{s.c.public_id}/accounts")
+    login(client, f.user("account_manager", "amy@acme.test"))
+    token = csrf_token(client, f"/admin/incidents/{s.c.public_id}/accounts")
     resp = client.post(f"/admin/incidents/{s.c.public_id}/accounts/G-1/outreach",
                        data={"action": "contacted", "csrf_token": token})
     assert resp.status_code == 303
@@ -44,9 +45,9 @@ def test_an_account_manager_records_outreach_and_it_is_audited(s, client):
 
 
 def test_watch_and_unwatch_from_the_console(s, client):
-    amy = f.user("amy@acme.test", "account_manager")
-    f.login(client, amy)
-    token = f.csrf_token(client, "/admin/accounts")
+    amy = f.user("account_manager", "amy@acme.test")
+    login(client, amy)
+    token = csrf_token(client, "/admin/accounts")
     client.post("/admin/accounts/I-2/watch", data={"csrf_token": token})
     client.post("/admin/accounts/watch-all", data={"csrf_token": token, "on": "1"})
     assert {(w.account_id, w.all_owned) for w in AccountWatch.query} == {(s.initech.id, False), (None, True)}
@@ -57,7 +58,7 @@ def test_watch_and_unwatch_from_the_console(s, client):
 
 
 def test_accounts_list_filters_and_detail_with_private_link(s, client):
-    f.login(client, f.user("amy@acme.test", "account_manager"))
+    login(client, f.user("account_manager", "amy@acme.test"))
     html = client.get("/admin/accounts?owner=jane@acme.test").get_data(as_text=True)
     assert "Umbrella" in html and "Globex" in html and "Initech" not in html
     html = client.get("/admin/accounts?tier=growth").get_data(as_text=True)
@@ -69,13 +70,13 @@ def test_accounts_list_filters_and_detail_with_private_link(s, client):
 
 
 def test_a_viewer_does_not_see_the_private_link(s, client):
-    f.login(client, f.user("vera@acme.test", "viewer"))
+    login(client, f.user("viewer", "vera@acme.test"))
     assert "/a/" not in client.get("/admin/accounts/G-1").get_data(as_text=True)
     assert client.post("/admin/accounts/G-1/view-link/revoke").status_code in (400, 403)
 
 
 def test_sla_page_with_period_picker_exports_and_at_risk(s, client):
-    f.login(client, f.user("vera@acme.test", "viewer"))
+    login(client, f.user("viewer", "vera@acme.test"))
     html = client.get("/admin/sla?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
     assert "99.745%" in html and "breached" in html and "Uptime = 1 −" in html
     assert "below 99% → 25%" in html

@@ -2,7 +2,7 @@
 
 from statuspage.models import Account, AuditLog
 from statuspage.services.accounts.csv_import import import_accounts_csv
-from tests.accounts import factories as f
+from tests.support import factories as f
 
 CRM = """Account ID,Account Name,ARR,Tier,Renewal Date,SLA,Owner Email,Team,Components,Contacts
 A-1,Globex,"$120,000",enterprise,2027-03-31,99.9,jane@acme.test,csm@acme.test;se@acme.test,api;db,ops@globex.test:Globex Ops:all;cto@globex.test::major

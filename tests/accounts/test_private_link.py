@@ -3,7 +3,7 @@
 from statuspage.extensions import db
 from statuspage.services.accounts.private_links import account_view_token, revoke_view_link
 from statuspage.services.audit import Actor
-from tests.accounts import factories as f
+from tests.support import factories as f
 
 
 def _site():

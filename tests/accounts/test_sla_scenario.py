@@ -13,8 +13,8 @@ from statuspage.models import OutboxMessage
 from statuspage.services.accounts.impact import affected_accounts, incident_impact
 from statuspage.services.accounts.sla import month_period, sla_report
 from statuspage.services.notifications.account_mail import enqueue_account_notifications
-from tests.accounts import factories as f
 from tests.accounts.scenario import T, build
+from tests.support import factories as f
 
 MARCH = 44640
 NOW = T("2026-05-01 00:00")
@@ -102,12 +102,12 @@ def _digests(incident):
 
 
 def test_each_internal_digest_reaches_only_the_owners_and_team_of_affected_accounts(s, app):
-    amy = f.user("amy@acme.test", "account_manager")
+    amy = f.user("account_manager", "amy@acme.test")
     from statuspage.services.accounts.watches import watch
     from statuspage.services.audit import Actor
 
     watch(amy, s.initech, actor=Actor.system())
-    carl = f.user("carl@acme.test", "account_manager")
+    carl = f.user("account_manager", "carl@acme.test")
     watch(carl, None, actor=Actor.system())  # all his accounts: Hooli, untouched by C
     upd = f.update(s.c, "We are investigating errors on the web app.", status="investigating",
                    at=T("2026-03-20 12:05"))

@@ -6,8 +6,8 @@ from playwright.sync_api import expect
 
 from statuspage.extensions import db
 from statuspage.models import Account
-from tests.accounts import factories as f
 from tests.browser.test_browser_trust_page import axe_violations
+from tests.support import factories as f
 
 pytestmark = pytest.mark.browser
 
@@ -16,12 +16,12 @@ def test_an_account_manager_adds_an_account_in_a_browser(app, live_server, page,
     f.page()
     f.component("Public API", "api")
     f.component("EU region", "eu", position=1)
-    f.user("amy@acme.test", "account_manager")
+    f.user("account_manager", "amy@acme.test")
     db.session.commit()  # SQLite has one writer: the live server needs it
 
     page.goto(live_server.url + "/admin/")
     page.get_by_label("Email").fill("amy@acme.test")
-    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_label("Password").fill(f.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.goto(live_server.url + "/admin/accounts")
     page.get_by_role("link", name="New account").click()

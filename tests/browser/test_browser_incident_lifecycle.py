@@ -7,14 +7,14 @@ from playwright.sync_api import expect
 from statuspage.extensions import db
 from statuspage.models import Incident
 from tests.conftest import SCREENSHOTS
-from tests.incidents.helpers import PASSWORD, make_components, make_user
+from tests.support.factories import PASSWORD, make_components, user
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_an_on_call_engineer_runs_an_incident_from_declaration_to_postmortem(app, live_server, page, screenshot):
     make_components("api", "web", "db")
-    email = make_user("responder", "oncall@acme.test").email
+    email = user("responder", "oncall@acme.test").email
     db.session.commit()  # end the test thread's transaction: SQLite has one writer, the server needs it
     base = live_server.url
 

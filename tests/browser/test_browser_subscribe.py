@@ -5,15 +5,15 @@ from playwright.sync_api import expect
 
 from statuspage.extensions import db
 from statuspage.services.notifications import tokens as subs
-from tests.notify import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.browser
 
 
 def test_subscribe_form_and_preferences_in_a_browser(app, live_server, page, screenshot):
-    f.page()
-    f.component("api", "Public API")
-    f.component("db", "Database", position=1)
+    f.page(name="Acme Cloud", public_id="acmepage")
+    f.component("Public API", "api")
+    f.component("Database", "db", position=1)
     page.goto(live_server.url + "/subscribe")
     screenshot("subscribe-form")
     page.get_by_label("Email address").fill("ops@customer.test")

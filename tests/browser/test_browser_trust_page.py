@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.services.incidents.status import set_check_status
-from tests.public import factories as f
+from tests.support import factories as f
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

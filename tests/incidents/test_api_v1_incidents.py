@@ -3,8 +3,7 @@
 import pytest
 
 from statuspage.services.users import create_token
-
-from .helpers import make_components
+from tests.support.factories import make_components
 
 
 @pytest.fixture

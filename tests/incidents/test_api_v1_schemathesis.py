@@ -11,8 +11,7 @@ from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from statuspage.services.users import create_token
-
-from .helpers import make_components
+from tests.support.factories import make_components
 
 EXAMPLES = 5
 

@@ -4,14 +4,14 @@ from sqlalchemy import select
 
 from statuspage.extensions import db
 from statuspage.models import Incident
-
-from .helpers import logged_in, make_components, token_for
+from tests.support.console import csrf_token, login
+from tests.support.factories import make_components
 
 
 def test_a_responder_declares_and_resolves_an_incident_in_the_console(app, client):
     api, web = make_components("api", "web")
-    logged_in(client, "responder")
-    token = token_for(client, "/admin/incidents/new")
+    login(client, "responder")
+    token = csrf_token(client, "/admin/incidents/new")
     resp = client.post("/admin/incidents/new", data={
         "csrf_token": token, "name": "API errors", "impact": "major", "status": "investigating",
         "body": "Looking into it.", f"component-{api.id}": "major_outage", f"component-{web.id}": "partial_outage",
@@ -39,7 +39,7 @@ def test_a_responder_declares_and_resolves_an_incident_in_the_console(app, clien
 
 def test_console_pages_render_for_every_role(app, client):
     make_components("api")
-    logged_in(client, "admin")
+    login(client, "admin")
     for path in ("/admin/", "/admin/incidents", "/admin/incidents/new", "/admin/maintenance",
                  "/admin/maintenance/new", "/admin/templates", "/admin/reports", "/admin/users",
                  "/admin/tokens", "/admin/audit", "/account/password"):

@@ -9,12 +9,13 @@ from werkzeug.routing import IntegerConverter
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import ActionItem, UpdateTemplate
+from statuspage.models.constants import ROLES
 from statuspage.services.incidents import lifecycle as svc
 from statuspage.services.incidents import maintenance as maint_svc
 from statuspage.services.incidents import postmortems as pm_svc
 from statuspage.services.users import create_token
-
-from .helpers import ALICE, csrf_from, login, make_components, make_user
+from tests.support.console import csrf_from, csrf_token, login, login_with_password
+from tests.support.factories import ALICE, make_components, user
 
 PROTECTED = re.compile(r"^/(admin|api/v1|account|logout)(/|$)")
 PUBLIC_IN_PROTECTED = {"/api/v1/openapi.json"}  # the API description holds no data
@@ -90,8 +91,8 @@ def test_without_a_session_every_console_route_redirects_to_login_and_the_api_an
 
 def test_a_viewer_cannot_change_anything(app, client):
     values = _world()
-    viewer = make_user("viewer")
-    login(client, viewer.email)
+    viewer = user("viewer")
+    login_with_password(client, viewer.email)
     token = csrf_from(client.get("/admin/").get_data(as_text=True))
     checked = 0
     for endpoint, method, url in _protected(app, values):
@@ -106,8 +107,8 @@ def test_a_viewer_cannot_change_anything(app, client):
 
 def test_a_viewer_can_read_every_console_page(app, client):
     values = _world()
-    viewer = make_user("viewer")
-    login(client, viewer.email)
+    viewer = user("viewer")
+    login_with_password(client, viewer.email)
     for endpoint, method, url in _protected(app, values):
         if method != "GET" or url.startswith("/api/"):
             continue
@@ -116,6 +117,39 @@ def test_a_viewer_can_read_every_console_page(app, client):
                                   "admin.maintenance_new", "accounts_admin.account_new",
                                   "accounts_admin.account_edit")  # forms to create things: writers only
         assert resp.status_code == (403 if admin_only else 200), (endpoint, resp.status_code)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_reaches_exactly_what_its_role_allows(app, client, role):
+    """Each role, signed in, against every protected route: what its view declares it may use answers,
+    everything else is 403 — console pages (``require_role``) and API writes by session (``api_auth``)."""
+    values = _world()
+    login(client, role)
+    token = csrf_token(client)
+    checked = 0
+    for endpoint, method, url in _protected(app, values):
+        view = app.view_functions[endpoint]
+        if url.startswith("/api/"):
+            write_roles = getattr(view, "write_roles", None)
+            if write_roles is None:  # reads: every signed-in role
+                if method == "GET":
+                    assert client.get(url).status_code not in (401, 403), (role, endpoint)
+                continue
+            allowed = role in write_roles
+        else:
+            required = getattr(view, "required_roles", None)
+            if required is None:
+                continue  # signing out, one's own password: every signed-in user
+            allowed = role in required
+        if allowed and method != "GET":
+            continue  # allowed writes are tested by each area's own tests
+        resp = _send(client, method, url, token)
+        if allowed:
+            assert resp.status_code < 400, (role, endpoint, resp.status_code)
+        else:
+            assert resp.status_code == 403, (role, endpoint, method, resp.status_code)
+        checked += 1
+    assert checked >= 10
 
 
 def test_a_read_token_cannot_write_through_the_api(app, client):
@@ -139,8 +173,8 @@ CSRF_EXEMPT = {
 def test_a_form_post_without_csrf_token_is_refused(app, client, with_session):
     values = _world()
     if with_session:
-        admin = make_user("admin")
-        login(client, admin.email)
+        admin = user("admin")
+        login_with_password(client, admin.email)
     posts = [r for r in _routes(app, values) if r[1] == "POST" and not r[2].startswith("/api/")
              and r[0] not in CSRF_EXEMPT]
     assert any(r[0] == "auth.login" for r in posts)

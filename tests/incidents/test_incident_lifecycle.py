@@ -8,8 +8,7 @@ from statuspage.extensions import db
 from statuspage.models import AuditLog, ComponentStatusInterval, IncidentUpdateComponent, SiteVersion
 from statuspage.services.incidents import lifecycle as svc
 from statuspage.services.incidents.status import set_check_status
-
-from .helpers import ALICE, make_components
+from tests.support.factories import ALICE, make_components
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 

@@ -10,8 +10,7 @@ from statuspage.models import AuditLog
 from statuspage.services.incidents import maintenance as svc
 from statuspage.services.incidents.status import is_under_maintenance
 from statuspage.services.notifications import events as notify
-
-from .helpers import ALICE, make_components
+from tests.support.factories import ALICE, make_components
 
 T0 = dt.datetime(2026, 5, 4, 8, 0, tzinfo=dt.UTC)
 START, END = T0 + dt.timedelta(hours=2), T0 + dt.timedelta(hours=4)

@@ -5,8 +5,8 @@ from html.parser import HTMLParser
 from statuspage.services.incidents import lifecycle as lifecycle_svc
 from statuspage.services.incidents import postmortems as pm_svc
 from statuspage.services.incidents import templates as templates_svc
-
-from .helpers import ALICE, logged_in, make_components
+from tests.support.console import login
+from tests.support.factories import ALICE, make_components
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)><a href="javascript:alert(2)">j</a>'
 MD_PAYLOAD = PAYLOAD + '\n\n[click](javascript:alert(3)) <iframe src="//evil"></iframe>'
@@ -58,7 +58,7 @@ def test_payloads_are_escaped_or_stripped_everywhere(app, client):
     public = client.get(f"/incidents/{inc.public_id}").get_data(as_text=True)
     _assert_inert(public, "public incident page")
     assert "&lt;script&gt;" in public  # the title is shown, escaped
-    logged_in(client, "admin")
+    login(client, "admin")
     for path in ("/admin/", "/admin/incidents", f"/admin/incidents/{inc.public_id}",
                  f"/admin/incidents/{inc.public_id}/postmortem", "/admin/templates", "/admin/reports",
                  "/admin/audit"):

@@ -7,12 +7,13 @@ from sqlalchemy import select
 from statuspage.extensions import db
 from statuspage.models import ApiToken, AuditLog
 from statuspage.services.users import find_token
-
-from .helpers import PASSWORD, csrf_from, logged_in, login, make_user, token_for
+from tests.support import factories as f
+from tests.support.console import csrf_from, csrf_token, login, login_with_password
+from tests.support.factories import PASSWORD
 
 
 def test_wrong_passwords_are_rate_limited_and_audited(app, client):
-    user = make_user("viewer")
+    user = f.user("viewer")
     token = csrf_from(client.get("/login").get_data(as_text=True))
     codes = [client.post("/login", data={"email": user.email, "password": "wrong password!",
                                          "csrf_token": token}).status_code for _ in range(11)]
@@ -21,7 +22,7 @@ def test_wrong_passwords_are_rate_limited_and_audited(app, client):
 
 
 def test_login_only_redirects_to_local_paths(app, client):
-    user = make_user("viewer")
+    user = f.user("viewer")
     token = csrf_from(client.get("/login").get_data(as_text=True))
     resp = client.post("/login?next=https://evil.example/", data={"email": user.email, "password": PASSWORD,
                                                                    "csrf_token": token})
@@ -29,11 +30,11 @@ def test_login_only_redirects_to_local_paths(app, client):
 
 
 def test_a_password_change_ends_other_sessions(app, client):
-    user = make_user("responder")
+    user = f.user("responder")
     other = app.test_client()
-    login(client, user.email)
-    login(other, user.email)
-    token = token_for(client, "/account/password")
+    login_with_password(client, user.email)
+    login_with_password(other, user.email)
+    token = csrf_token(client, "/account/password")
     resp = client.post("/account/password", data={"csrf_token": token, "current_password": PASSWORD,
                                                   "new_password": "another long password",
                                                   "confirm": "another long password"})
@@ -43,15 +44,15 @@ def test_a_password_change_ends_other_sessions(app, client):
 
 
 def test_logout_ends_the_session(app, client):
-    logged_in(client, "viewer")
-    token = token_for(client)
+    login(client, "viewer")
+    token = csrf_token(client)
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/admin/").status_code == 302
 
 
 def test_an_admin_creates_a_token_sees_it_once_and_revokes_it(app, client):
-    logged_in(client, "admin")
-    token = token_for(client, "/admin/tokens")
+    login(client, "admin")
+    token = csrf_token(client, "/admin/tokens")
     resp = client.post("/admin/tokens", data={"csrf_token": token, "name": "deploys", "scope": "write"})
     html = resp.get_data(as_text=True)
     plaintext = re.search(r'value="(sp_[^"]+)"', html).group(1)
@@ -66,8 +67,8 @@ def test_an_admin_creates_a_token_sees_it_once_and_revokes_it(app, client):
 
 
 def test_an_admin_cannot_demote_the_last_admin(app, client):
-    admin = logged_in(client, "admin")
-    token = token_for(client, "/admin/users")
+    admin = login(client, "admin")
+    token = csrf_token(client, "/admin/users")
     client.post(f"/admin/users/{admin.id}", data={"csrf_token": token, "role": "viewer"})
     db.session.expire_all()
     assert db.session.get(type(admin), admin.id).role == "admin"

@@ -5,8 +5,7 @@ import datetime as dt
 from statuspage.services.incidents import lifecycle as svc
 from statuspage.services.incidents import postmortems as pm_svc
 from statuspage.services.page import get_page
-
-from .helpers import ALICE, make_components
+from tests.support.factories import ALICE, make_components
 
 T0 = dt.datetime(2026, 2, 10, 9, 0, tzinfo=dt.UTC)
 

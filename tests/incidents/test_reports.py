@@ -4,8 +4,8 @@ import datetime as dt
 
 from statuspage.services.incidents import lifecycle as svc
 from statuspage.services.incidents import reports
-
-from .helpers import ALICE, logged_in, make_components
+from tests.support.console import login
+from tests.support.factories import ALICE, make_components
 
 NOW = dt.datetime(2026, 4, 15, tzinfo=dt.UTC)
 
@@ -24,6 +24,6 @@ def test_monthly_means_follow_the_stated_definitions(app, client):
     assert march.count == 1 and march.by_impact == {"major": 1} and march.by_cause == {"network": 1}
     assert (march.mttd, march.mtta, march.mttr) == (240, 360, 3600)
     assert rows["2026-04"].count == 0 and rows["2026-04"].mttr is None
-    logged_in(client, "viewer")
+    login(client, "viewer")
     html = client.get("/admin/reports").get_data(as_text=True)
     assert "detected − started" in html and "acknowledged − detected" in html and "resolved − started" in html

@@ -37,28 +37,9 @@ def deliver(app):
     return run
 
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_from(html: str) -> str:
-    match = CSRF.search(html)
-    assert match, "no csrf_token in the page"
-    return match.group(1)
-
-
 def link_in(message, path: str) -> str:
     """The first link to `path` in the plain-text part of a captured message."""
     text = message.get_body(("plain",)).get_content()
     match = re.search(r"(https?://\S+" + re.escape(path) + r"[A-Za-z0-9._-]+)", text)
     assert match, f"no {path} link in:\n{text}"
     return match.group(1)
-
-
-def login(client, role: str = "responder"):
-    from statuspage.services.users import create_user
-
-    user = create_user(f"{role}@acme.test", role, "correct horse battery staple")
-    with client.session_transaction() as sess:
-        sess["_user_id"] = f"{user.id}:{user.session_version}"
-        sess["_fresh"] = True
-    return user

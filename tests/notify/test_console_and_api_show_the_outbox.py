@@ -3,16 +3,16 @@
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage, Subscriber
 from statuspage.services.users import create_token
-from tests.notify import factories as f
-from tests.notify.conftest import csrf_from, login
+from tests.support import factories as f
+from tests.support.console import csrf_from, login
 
 
 def _failed_row(smtp_server, deliver):
-    f.page()
-    api = f.component("api", "Public API")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("Public API", "api")
     f.subscriber("gone@customer.test")
     smtp_server.rcpt_reply = "550 No such user"
-    f.incident("Outage", [api])
+    f.announced_incident("Outage", [api])
     deliver()
     smtp_server.rcpt_reply = None
     return db.session.query(OutboxMessage).one()
@@ -41,8 +41,8 @@ def test_viewers_read_but_cannot_retry(app, client, smtp_server, deliver):
 
 
 def test_console_adds_a_webhook_and_lists_subscribers(app, client):
-    f.page()
-    f.component("api", "Public API")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    f.component("Public API", "api")
     f.subscriber("ops@customer.test")
     login(client, "responder")
     page = client.get("/admin/subscribers")

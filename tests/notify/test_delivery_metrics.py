@@ -7,7 +7,7 @@ import re
 import time_machine
 from aiosmtpd.controller import Controller
 
-from tests.notify import factories as f
+from tests.support import factories as f
 from tests.support.smtp import _Handler
 
 
@@ -18,14 +18,14 @@ def _metric(client, name: str, labels: str = "") -> float:
 
 
 def test_deliveries_and_the_mail_backlog_are_exported(app, client, smtp_server, deliver):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     f.many_subscribers(5)
     sent_before = _metric(client, "statuspage_deliveries_total", '{channel="email",result="sent"}')
     retry_before = _metric(client, "statuspage_deliveries_total", '{channel="email",result="retry"}')
 
     smtp_server.stop()  # mail stops flowing
-    f.incident("Outage", [api])
+    f.announced_incident("Outage", [api])
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=3)):
         assert _metric(client, "statuspage_outbox_backlog_seconds") >= 170
     assert deliver().retried == 5

@@ -4,8 +4,8 @@ import re
 
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage
-from tests.notify import factories as f
-from tests.notify.conftest import csrf_from
+from tests.support import factories as f
+from tests.support.console import csrf_from
 
 
 def _normalised(html: str) -> str:
@@ -13,7 +13,7 @@ def _normalised(html: str) -> str:
 
 
 def test_the_html_answer_does_not_depend_on_the_address(app, client):
-    f.page()
+    f.page(name="Acme Cloud", public_id="acmepage")
     f.subscriber("known@customer.test")
     f.subscriber("pending@customer.test", confirmed=False)
     f.subscriber("left@customer.test", unsubscribed=True)
@@ -27,7 +27,7 @@ def test_the_html_answer_does_not_depend_on_the_address(app, client):
 
 
 def test_the_json_answer_does_not_depend_on_the_address(app, client):
-    f.page()
+    f.page(name="Acme Cloud", public_id="acmepage")
     f.subscriber("known@customer.test")
     known = client.post("/subscribe", json={"email": "known@customer.test"})
     unknown = client.post("/subscribe", json={"email": "unknown@customer.test"})
@@ -37,7 +37,7 @@ def test_the_json_answer_does_not_depend_on_the_address(app, client):
 
 
 def test_a_subscribed_address_gets_a_manage_link_instead_of_a_confirmation(app, client, smtp_server, deliver):
-    f.page()
+    f.page(name="Acme Cloud", public_id="acmepage")
     f.subscriber("known@customer.test")
     client.post("/subscribe", json={"email": "known@customer.test"})
     client.post("/subscribe", json={"email": "new@customer.test"})
@@ -52,8 +52,8 @@ def test_a_subscribed_address_gets_a_manage_link_instead_of_a_confirmation(app, 
 
 
 def test_invalid_input_is_a_clear_error(app, client):
-    f.page()
-    f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    f.component("API", "api")
     resp = client.post("/subscribe", json={"email": "not-an-address"})
     assert resp.status_code == 400
     assert resp.get_json()["error"]["fields"] == {"email": "Enter a valid email address, like name@example.com."}

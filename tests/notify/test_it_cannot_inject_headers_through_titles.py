@@ -1,13 +1,13 @@
 """Titles and page names with CR/LF cannot add headers or recipients."""
 
-from tests.notify import factories as f
+from tests.support import factories as f
 
 
 def test_a_title_with_line_breaks_cannot_inject_headers(app, smtp_server, deliver):
-    f.page("Acme\r\nBcc: page@evil.test")
-    api = f.component("api")
+    f.page(name="Acme\r\nBcc: page@evil.test", public_id="acmepage")
+    api = f.component("API", "api")
     f.subscriber("ops@customer.test")
-    f.incident("Outage\r\nBcc: attacker@evil.test\nX-Injected: yes", [api])
+    f.announced_incident("Outage\r\nBcc: attacker@evil.test\nX-Injected: yes", [api])
     deliver()
     (mail,) = smtp_server.wait_for(1)
     assert mail.rcpt_tos == ["ops@customer.test"]

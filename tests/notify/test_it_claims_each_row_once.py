@@ -9,7 +9,7 @@ import time_machine
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage
 from statuspage.services.notifications.outbox.claim import claim_batch, claim_rows
-from tests.notify import factories as f
+from tests.support import factories as f
 
 
 def _claim_ids(name: str, limit: int) -> list[int]:
@@ -19,10 +19,10 @@ def _claim_ids(name: str, limit: int) -> list[int]:
 @pytest.mark.parametrize("claim", [claim_batch, _claim_ids], ids=["claim_batch", "claim_rows"])
 def test_concurrent_claims_are_disjoint_and_cover_everything(app, claim):
     """claim_rows is what delivery uses (one statement on PostgreSQL); claim_batch the two-step form."""
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     f.many_subscribers(300)
-    f.incident("Outage", [api])
+    f.announced_incident("Outage", [api])
     got: dict[str, list[int]] = {"a": [], "b": [], "c": []}
 
     def worker(name: str) -> None:
@@ -44,10 +44,10 @@ def test_concurrent_claims_are_disjoint_and_cover_everything(app, claim):
 
 
 def test_rows_of_a_dead_worker_are_claimable_after_the_lease(app):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     f.many_subscribers(10)
-    f.incident("Outage", [api])
+    f.announced_incident("Outage", [api])
     ids = claim_batch("dead-worker", 100, lease_seconds=60)
     assert len(ids) == 10
     assert claim_batch("other", 100) == []  # leased

@@ -7,7 +7,7 @@ from aiosmtpd.controller import Controller
 
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage
-from tests.notify import factories as f
+from tests.support import factories as f
 from tests.support.smtp import _Handler
 
 
@@ -17,12 +17,12 @@ def _restart(server) -> None:
 
 
 def test_mail_queued_while_smtp_is_down_goes_out_when_it_is_back(app, smtp_server, deliver):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     f.many_subscribers(30)
     smtp_server.stop()
-    inc, _ = f.incident("Outage", [api])
-    f.update(inc, "identified", "Found it.")
+    inc, _ = f.announced_incident("Outage", [api])
+    f.announced_update(inc, "identified", "Found it.")
 
     stats = deliver()
     assert stats.sent == 0 and stats.retried == 60

@@ -4,8 +4,9 @@ from urllib.parse import urlsplit
 
 from statuspage.extensions import db
 from statuspage.models import Subscriber
-from tests.notify import factories as f
-from tests.notify.conftest import csrf_from, link_in
+from tests.notify.conftest import link_in
+from tests.support import factories as f
+from tests.support.console import csrf_from
 
 
 def _subscribe_and_confirm(client, smtp_server, deliver, email, components=()):
@@ -29,9 +30,9 @@ def _subscribe_and_confirm(client, smtp_server, deliver, email, components=()):
 
 
 def test_it_delivers_an_update_to_exactly_the_subscribers_of_its_components(app, client, smtp_server, deliver):
-    f.page()
-    api = f.component("api", "Public API")
-    dbc = f.component("db", "Database", position=1)
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("Public API", "api")
+    dbc = f.component("Database", "db", position=1)
     _subscribe_and_confirm(client, smtp_server, deliver, "everything@customer.test")
     _subscribe_and_confirm(client, smtp_server, deliver, "api-only@customer.test", ["api"])
     _subscribe_and_confirm(client, smtp_server, deliver, "db-only@customer.test", ["db"])
@@ -42,7 +43,7 @@ def test_it_delivers_an_update_to_exactly_the_subscribers_of_its_components(app,
     deliver()
     smtp_server.messages.clear()
 
-    inc, _ = f.incident("Elevated API errors", [api])
+    inc, _ = f.announced_incident("Elevated API errors", [api])
     deliver()
     got = smtp_server.wait_for(3)
     recipients = sorted(r for m in got for r in m.rcpt_tos)
@@ -56,7 +57,7 @@ def test_it_delivers_an_update_to_exactly_the_subscribers_of_its_components(app,
         assert "Elevated API errors" in html and "Unsubscribe</a>" in html
 
     smtp_server.messages.clear()
-    f.incident("Database failover", [dbc])
+    f.announced_incident("Database failover", [dbc])
     deliver()
     got = smtp_server.wait_for(3)
     assert sorted(r for m in got for r in m.rcpt_tos) == [

@@ -7,7 +7,7 @@ from statuspage import create_app
 from statuspage.extensions import db
 from statuspage.services.notifications.outbox.deliver import deliver_outbox
 from tests.conftest import make_env
-from tests.notify import factories as f
+from tests.support import factories as f
 
 
 def test_without_smtp_messages_are_written_as_eml_files(tmp_path, database_url):
@@ -15,10 +15,10 @@ def test_without_smtp_messages_are_written_as_eml_files(tmp_path, database_url):
     with app.app_context():
         db.drop_all()
         db.create_all()
-        f.page()
-        api = f.component("api")
+        f.page(name="Acme Cloud", public_id="acmepage")
+        api = f.component("API", "api")
         f.subscriber("ops@customer.test")
-        f.incident("Outage", [api])
+        f.announced_incident("Outage", [api])
         assert deliver_outbox("w").sent == 1
         db.session.remove()
         db.engine.dispose()

@@ -8,14 +8,14 @@ from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import Incident, IncidentUpdate, OutboxMessage
 from statuspage.services.notifications.events import notify_event
-from tests.notify import factories as f
+from tests.support import factories as f
 
 
 def test_rows_commit_and_roll_back_with_the_event(app):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     f.many_subscribers(5)
-    inc, upd = f.incident("Outage", [api], event=None)
+    inc, upd = f.announced_incident("Outage", [api], event=None)
     assert notify_event("incident_created", inc, upd) == 5
     db.session.rollback()  # the event's transaction fails: no notification survives it
     assert db.session.query(OutboxMessage).count() == 0
@@ -33,13 +33,13 @@ def test_rows_commit_and_roll_back_with_the_event(app):
 
 
 def test_drafts_internal_notes_and_silenced_updates_send_nothing(app):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     f.many_subscribers(3)
-    inc, _ = f.incident("Outage", [api])
+    inc, _ = f.announced_incident("Outage", [api])
     assert db.session.query(OutboxMessage).count() == 3
-    f.update(inc, "identified", "internal only", internal=True)
-    f.update(inc, "identified", "quiet fix", notify=False)
+    f.announced_update(inc, "identified", "internal only", internal=True)
+    f.announced_update(inc, "identified", "quiet fix", notify=False)
     assert db.session.query(OutboxMessage).count() == 3
     draft = Incident(public_id=secrets.token_hex(6), name="Draft", status="investigating", published_at=None)
     db.session.add(draft)
@@ -55,10 +55,10 @@ def test_drafts_internal_notes_and_silenced_updates_send_nothing(app):
 def test_postmortem_and_maintenance_events_fan_out_without_an_update(app, smtp_server):
     from statuspage.services.notifications.outbox.deliver import deliver_outbox
 
-    f.page()
-    api = f.component("api", "Public API")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("Public API", "api")
     f.subscriber("ops@customer.test", [api])
-    inc, _ = f.incident("Planned database upgrade", [api], kind="maintenance", status="scheduled",
+    inc, _ = f.announced_incident("Planned database upgrade", [api], kind="maintenance", status="scheduled",
                         event="maintenance_scheduled")
     assert notify_event("maintenance_reminder", inc) == 1
     assert notify_event("postmortem_published", inc) == 1

@@ -4,14 +4,14 @@ from statuspage.extensions import db
 from statuspage.models import Subscriber
 from statuspage.services.notifications import subscriptions as subscriptions_svc
 from statuspage.services.notifications import tokens
-from tests.notify import factories as f
-from tests.notify.conftest import csrf_from
+from tests.support import factories as f
+from tests.support.console import csrf_from
 
 
 def test_preferences_change_components_and_unsubscribe(app, client):
-    f.page()
-    api = f.component("api", "Public API")
-    f.component("db", "Database", position=1)
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("Public API", "api")
+    f.component("Database", "db", position=1)
     sub = f.subscriber("ops@customer.test")
     path = f"/subscribe/manage/{tokens.make_token(sub.id, sub.token_version, 'manage')}"
     page = client.get(path)

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from tests.conftest import make_env
-from tests.notify import factories as f
+from tests.support import factories as f
 
 RATE = 20  # messages a second
 COUNT = 25
@@ -19,10 +19,10 @@ def app_env(tmp_path, database_url, smtp_server):
 
 
 def test_mail_leaves_no_faster_than_the_configured_rate_over_one_session(app, smtp_server, deliver):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     f.many_subscribers(COUNT)
-    f.incident("Elevated errors", [api])
+    f.announced_incident("Elevated errors", [api])
 
     started = time.monotonic()
     stats = deliver()

@@ -7,7 +7,7 @@ import time_machine
 from statuspage.extensions import db
 from statuspage.models import Subscriber
 from statuspage.services.notifications import tokens as subs
-from tests.notify import factories as f
+from tests.support import factories as f
 
 
 def _tamper(token: str) -> str:
@@ -16,7 +16,7 @@ def _tamper(token: str) -> str:
 
 
 def test_tampered_expired_revoked_and_misused_tokens_are_refused(app, client):
-    f.page()
+    f.page(name="Acme Cloud", public_id="acmepage")
     sub = f.subscriber("ops@customer.test", confirmed=False)
     confirm = subs.make_token(sub.id, sub.token_version, "confirm")
 
@@ -41,7 +41,7 @@ def test_tampered_expired_revoked_and_misused_tokens_are_refused(app, client):
 
 
 def test_one_click_with_a_bad_token_changes_nothing(app, client):
-    f.page()
+    f.page(name="Acme Cloud", public_id="acmepage")
     sub = f.subscriber("ops@customer.test")
     token = subs.make_token(sub.id, sub.token_version, "unsubscribe")
     resp = client.post(f"/unsubscribe/{_tamper(token)}", data={"List-Unsubscribe": "One-Click"})

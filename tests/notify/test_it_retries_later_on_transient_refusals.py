@@ -7,15 +7,15 @@ import time_machine
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage, Subscriber
 from statuspage.services.notifications.outbox.record import backoff_seconds
-from tests.notify import factories as f
+from tests.support import factories as f
 
 
 def test_451_is_retried_later_with_backoff(app, smtp_server, deliver):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     sub = f.subscriber("busy@customer.test")
     smtp_server.rcpt_reply = "451 4.7.1 Try again later"
-    f.incident("Outage", [api])
+    f.announced_incident("Outage", [api])
     now = dt.datetime.now(dt.UTC)
     assert deliver().retried == 1
     row = db.session.query(OutboxMessage).one()

@@ -9,7 +9,7 @@ from statuspage.extensions import db
 from statuspage.models import OutboxMessage, Subscriber
 from statuspage.services.users import create_token
 from statuspage.transports.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from tests.notify import factories as f
+from tests.support import factories as f
 
 
 def _add_webhook(client, url, **extra):
@@ -21,12 +21,12 @@ def _add_webhook(client, url, **extra):
 
 
 def test_webhook_body_is_statuspage_shaped_and_signed(app, client, receiver, deliver):
-    f.page()
-    api = f.component("api", "Public API")
-    f.component("db", "Database")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("Public API", "api")
+    f.component("Database", "db")
     hook = _add_webhook(client, receiver.url + "/hooks/status", components=["api"])
     assert hook["secret"].startswith("whsec_") and hook["components"] == ["api"]
-    inc, upd = f.incident("Elevated API errors", [api])
+    inc, upd = f.announced_incident("Elevated API errors", [api])
     assert deliver().sent == 1
     (req,) = receiver.wait_for(1)
     assert req.path == "/hooks/status" and req.headers["Content-Type"] == "application/json"
@@ -45,15 +45,15 @@ def test_webhook_body_is_statuspage_shaped_and_signed(app, client, receiver, del
     assert body["incident"]["components"] == [{"id": "api", "name": "Public API", "status": "major_outage"}]
 
     # Not subscribed to the database: nothing for a database incident.
-    f.incident("DB slow", [db.session.query(type(api)).filter_by(slug="db").one()])
+    f.announced_incident("DB slow", [db.session.query(type(api)).filter_by(slug="db").one()])
     assert deliver().claimed == 0
 
 
 def test_slack_format_has_text_and_blocks(app, client, receiver, deliver):
-    f.page()
-    api = f.component("api", "Public API")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("Public API", "api")
     _add_webhook(client, receiver.url + "/slack", format="slack")
-    f.incident("Elevated API errors", [api])
+    f.announced_incident("Elevated API errors", [api])
     deliver()
     body = json.loads(receiver.wait_for(1)[0].body)
     assert body["text"].startswith("[Acme Cloud] New incident: Elevated API errors")
@@ -62,11 +62,11 @@ def test_slack_format_has_text_and_blocks(app, client, receiver, deliver):
 
 
 def test_failing_webhook_is_retried_with_backoff_then_quarantined(app, client, receiver, deliver):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     hook = _add_webhook(client, receiver.url + "/flaky")
     receiver.default_status = 503
-    f.incident("Outage", [api])
+    f.announced_incident("Outage", [api])
     now = dt.datetime.now(dt.UTC)
     assert deliver().retried == 1
     row = db.session.query(OutboxMessage).one()
@@ -87,11 +87,11 @@ def test_failing_webhook_is_retried_with_backoff_then_quarantined(app, client, r
 
 
 def test_a_recovering_webhook_is_delivered_on_retry(app, client, receiver, deliver):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     _add_webhook(client, receiver.url + "/once-down")
     receiver.statuses = [500]
-    f.incident("Outage", [api])
+    f.announced_incident("Outage", [api])
     now = dt.datetime.now(dt.UTC)
     assert deliver().retried == 1
     with time_machine.travel(now + dt.timedelta(minutes=5)):

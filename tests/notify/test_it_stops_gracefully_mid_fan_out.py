@@ -16,7 +16,7 @@ from statuspage.db import write_intent
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage
 from tests.conftest import ROOT
-from tests.notify import factories as f
+from tests.support import factories as f
 
 RECIPIENTS = 3000
 
@@ -39,10 +39,10 @@ def _counts() -> dict[str, int]:
 
 @pytest.mark.slow
 def test_sigterm_mid_fan_out_records_everything_and_resumes_without_duplicates(app, app_env, smtp_server, tmp_path):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     f.many_subscribers(RECIPIENTS)
-    f.incident("Big outage", [api])
+    f.announced_incident("Big outage", [api])
     log_path = tmp_path / "worker.log"
 
     first = _start_worker(app_env, log_path)

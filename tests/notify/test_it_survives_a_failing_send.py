@@ -4,14 +4,14 @@ the row is retried later with the error recorded, everyone else gets their mail,
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage
 from statuspage.transports.smtp import SMTPTransport
-from tests.notify import factories as f
+from tests.support import factories as f
 
 
 def test_one_broken_send_does_not_stop_the_fan_out(app, smtp_server, deliver, monkeypatch):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     f.many_subscribers(40)
-    f.incident("Elevated errors", [api])
+    f.announced_incident("Elevated errors", [api])
     real_send = SMTPTransport.send
 
     def send(self, sender, recipient, message):

@@ -19,7 +19,7 @@ from statuspage.extensions import db
 from statuspage.models import OutboxMessage
 from statuspage.services.notifications.outbox.record import MAX_UNRECORDED
 from tests.conftest import ROOT
-from tests.notify import factories as f
+from tests.support import factories as f
 
 RECIPIENTS = 5000
 BATCH = 500  # rows one delivery job claims at a time (min(STATUSPAGE_WORKER_BATCH, 500))
@@ -44,10 +44,10 @@ def _count(status: str) -> int:
 
 @pytest.mark.slow
 def test_kill_9_mid_fan_out_loses_nothing(app, app_env, smtp_server, tmp_path, db_backend):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     f.many_subscribers(RECIPIENTS)
-    f.incident("Big outage", [api])
+    f.announced_incident("Big outage", [api])
     assert _count("pending") == RECIPIENTS
     log_path = tmp_path / "worker.log"
 

@@ -2,18 +2,18 @@
 
 from urllib.parse import urlsplit
 
-from tests.notify import factories as f
+from tests.support import factories as f
 
 
 def test_it_threads_every_update_of_an_incident_under_its_root_message(app, smtp_server, deliver):
-    f.page()
-    api = f.component("api", "Public API")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("Public API", "api")
     sub = f.subscriber("ops@customer.test")
-    inc, _ = f.incident("Elevated API errors", [api])
+    inc, _ = f.announced_incident("Elevated API errors", [api])
     deliver()
-    f.update(inc, "identified", "A bad deploy; rolling back.")
+    f.announced_update(inc, "identified", "A bad deploy; rolling back.")
     deliver()
-    f.update(inc, "resolved", "Error rates are back to normal.", event="incident_resolved")
+    f.announced_update(inc, "resolved", "Error rates are back to normal.", event="incident_resolved")
     deliver()
 
     got = smtp_server.wait_for(3)
@@ -49,12 +49,12 @@ def test_a_resent_message_keeps_its_message_id(app, smtp_server, deliver):
     from statuspage.extensions import db
     from statuspage.models import OutboxMessage
 
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     f.subscriber("ops@customer.test")
-    inc, upd = f.incident("Outage", [api])
+    inc, upd = f.announced_incident("Outage", [api])
     deliver()
-    f.update(inc, "monitoring", "Fix deployed.")
+    f.announced_update(inc, "monitoring", "Fix deployed.")
     deliver()
     row = db.session.query(OutboxMessage).filter_by(update_id=upd.id).one()
     first_id = smtp_server.messages[0].message["Message-ID"]

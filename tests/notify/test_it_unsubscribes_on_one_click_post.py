@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from statuspage.extensions import db
 from statuspage.models import OutboxMessage, Subscriber
-from tests.notify import factories as f
+from tests.support import factories as f
 
 
 def _unsubscribe_path(mail) -> str:
@@ -13,15 +13,15 @@ def _unsubscribe_path(mail) -> str:
 
 
 def test_one_click_post_unsubscribes_and_stops_queued_mail(app, client, smtp_server, deliver):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     sub = f.subscriber("ops@customer.test")
-    inc, _ = f.incident("Outage", [api])
+    inc, _ = f.announced_incident("Outage", [api])
     deliver()
     path = _unsubscribe_path(smtp_server.wait_for(1)[0])
 
     # A queued update that has not gone out yet must not go out after the unsubscribe.
-    f.update(inc, "identified", "Found it.")
+    f.announced_update(inc, "identified", "Found it.")
     # No cookies, no CSRF token: exactly what a mailbox provider sends.
     resp = client.post(path, data="List-Unsubscribe=One-Click",
                        content_type="application/x-www-form-urlencoded")
@@ -30,16 +30,16 @@ def test_one_click_post_unsubscribes_and_stops_queued_mail(app, client, smtp_ser
     assert db.session.get(Subscriber, sub.id).unsubscribed_at is not None
     assert db.session.query(OutboxMessage).filter_by(status="pending").count() == 0
     deliver()
-    f.update(inc, "resolved", "Fixed.", event="incident_resolved")
+    f.announced_update(inc, "resolved", "Fixed.", event="incident_resolved")
     deliver()
     assert len(smtp_server.messages) == 1
 
 
 def test_get_on_the_unsubscribe_link_only_asks(app, client, smtp_server, deliver):
-    f.page()
-    api = f.component("api")
+    f.page(name="Acme Cloud", public_id="acmepage")
+    api = f.component("API", "api")
     sub = f.subscriber("ops@customer.test")
-    f.incident("Outage", [api])
+    f.announced_incident("Outage", [api])
     deliver()
     path = _unsubscribe_path(smtp_server.wait_for(1)[0])
     page = client.get(path)

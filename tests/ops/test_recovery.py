@@ -15,8 +15,8 @@ from statuspage.extensions import db
 from statuspage.models import Check, OutboxMessage, WorkerHeartbeat
 from statuspage.services.notifications.outbox.claim import claim_batch
 from statuspage.services.recovery import pid_namespace, reap_dead_local_workers
-from tests.incidents.helpers import make_check, make_components
-from tests.notify import factories as f
+from tests.support import factories as f
+from tests.support.factories import make_check, make_components
 
 
 def _dead_pid() -> int:
@@ -33,10 +33,10 @@ def _heartbeat(worker_id: str, pid: int, *, hostname: str | None = None, namespa
 
 
 def test_only_the_claims_of_a_certainly_dead_local_worker_are_released(app):
-    f.page()
+    f.page(name="Acme Cloud", public_id="acmepage")
     (api,) = make_components("api")
     f.many_subscribers(40)
-    f.incident("Outage", [api])
+    f.announced_incident("Outage", [api])
     checks = {name: make_check(api, slug=name) for name in ("c-dead", "c-alive", "c-other-host", "c-other-ns")}
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:

@@ -8,7 +8,7 @@ import pytest
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.services.incidents.status import set_check_status
-from tests.public import factories as f
+from tests.support import factories as f
 
 
 @pytest.fixture

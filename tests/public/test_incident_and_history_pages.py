@@ -3,7 +3,7 @@
 import datetime as dt
 
 from statuspage.extensions import db
-from tests.public import factories as f
+from tests.support import factories as f
 
 
 def test_the_incident_page_shows_the_public_timeline_newest_first(site, client):

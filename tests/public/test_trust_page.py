@@ -70,7 +70,7 @@ def test_times_are_in_the_page_time_zone_with_offset(site, client):
 
 
 def test_all_systems_operational_when_nothing_is_wrong(app, client):
-    from tests.public.factories import component
+    from tests.support.factories import component
 
     c = component("API", since=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     db.session.commit()
@@ -81,7 +81,7 @@ def test_all_systems_operational_when_nothing_is_wrong(app, client):
 
 
 def test_only_show_if_degraded_components_appear_when_degraded(app, client):
-    from tests.public.factories import component
+    from tests.support.factories import component
 
     c = component("Hidden until broken", only_show_if_degraded=True)
     db.session.commit()

@@ -3,7 +3,7 @@
 import pytest
 
 from statuspage.services.uptime import Weights, combine_segments, component_uptime
-from tests.public.factories import T, component, timeline
+from tests.support.factories import T, component, timeline
 
 DAY = 1440
 W = Weights(partial=0.3)

@@ -4,7 +4,7 @@ import pytest
 
 from statuspage.extensions import db
 from statuspage.services.uptime import Weights, component_uptime
-from tests.public.factories import T, component, page, timeline
+from tests.support.factories import T, component, page, timeline
 
 DAY = 1440  # minutes
 W = Weights(partial=0.3, degraded=0.0)

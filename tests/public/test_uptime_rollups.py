@@ -14,7 +14,7 @@ from statuspage.services.uptime import (
     rollup_uptime,
     uptime_bars,
 )
-from tests.public.factories import T, component, interval, timeline
+from tests.support.factories import T, component, interval, timeline
 
 W = Weights(partial=0.3)
 

@@ -1,7 +1,8 @@
-"""Small factories for public-site tests: components, intervals, incidents, updates, maintenance.
+"""The one set of test factories: rows written directly (fast, exact), or through a service where
+the test needs what the service adds (``make_components`` opens status intervals, the ``announced_*``
+factories enqueue notifications like the incident service does).
 
-They write models directly (the incident services are another area's); component status changes go
-through services.status like the product's own code.
+Factories commit, so workers in other threads and processes see what they made.
 """
 
 from __future__ import annotations
@@ -9,9 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import secrets
+from decimal import Decimal
 
+from sqlalchemy import insert
+
+from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import (
+    Account,
+    AccountComponent,
+    AccountContact,
+    AccountTeamMember,
+    Check,
     Component,
     ComponentGroup,
     ComponentStatusInterval,
@@ -20,8 +30,19 @@ from statuspage.models import (
     IncidentUpdate,
     IncidentUpdateComponent,
     Postmortem,
+    Subscriber,
+    SubscriberComponent,
+    User,
 )
+from statuspage.services.audit import Actor
+from statuspage.services.incidents.status import open_initial_interval
+from statuspage.services.notifications.events import notify_event
 from statuspage.services.page import bump_site_version, get_page
+from statuspage.services.users import hash_password
+
+PASSWORD = "correct horse battery staple"
+ALICE = Actor(type="user", id=None, label="alice@acme.test", role="responder")
+
 
 _seq = itertools.count(1)
 
@@ -32,10 +53,11 @@ def T(text: str) -> dt.datetime:
 
 
 def page(**values):
+    """The page settings row with ``values`` set."""
     p = get_page()
     for k, v in values.items():
         setattr(p, k, v)
-    db.session.flush()
+    db.session.commit()
     return p
 
 
@@ -59,7 +81,7 @@ def component(name: str = "Public API", slug: str | None = None, *, group: Compo
     if since is not None:
         db.session.add(ComponentStatusInterval(component_id=c.id, status=status, source="check",
                                                started_at=since))
-        db.session.flush()
+    db.session.commit()
     return c
 
 
@@ -205,3 +227,124 @@ def demo_site(now: dt.datetime, *, components: int = 12, groups: int = 3, days: 
     rollup_uptime(now)
     db.session.commit()
     return comps
+
+
+def make_components(*slugs: str, public: bool = True) -> list[Component]:
+    """Live components named after their slugs, each with an open status interval (as config apply makes)."""
+    out = []
+    for i, slug in enumerate(slugs):
+        comp = Component(slug=slug, name=slug.replace("-", " ").title(), position=i, public=public,
+                         status="operational", status_source="check", check_status="operational")
+        db.session.add(comp)
+        db.session.flush()
+        open_initial_interval(comp, utcnow())
+        out.append(comp)
+    db.session.commit()
+    return out
+
+
+def make_check(comp: Component, slug: str = "probe", on_down: str = "major_outage") -> Check:
+    """A down HTTP check on ``comp`` with a resolved failing condition."""
+    check = Check(slug=slug, component_id=comp.id, kind="http", target="http://10.0.0.1/healthz",
+                  spec={"id": slug, "kind": "http"}, interval_seconds=30, timeout_seconds=5,
+                  on_down=on_down, status="down", state={},
+                  last_result={"outcome": "down", "conditions": [
+                      {"text": "[STATUS] (500) == 200", "success": False}]})
+    db.session.add(check)
+    db.session.commit()
+    return check
+
+
+def announced_incident(name: str, components: list[Component], *, status: str = "investigating",
+             body: str = "We are investigating.", kind: str = "incident", notify: bool = True,
+             event: str | None = "incident_created") -> tuple[Incident, IncidentUpdate]:
+    """A published incident with its first update, notified (``notify_event``) in one transaction."""
+    now = utcnow()
+    inc = Incident(public_id=secrets.token_hex(6), kind=kind, name=name, status=status, impact="major",
+                   notify=notify, published_at=now, started_at=now)
+    db.session.add(inc)
+    db.session.flush()
+    for comp in components:
+        db.session.add(IncidentComponent(incident_id=inc.id, component_id=comp.id, status="major_outage"))
+    upd = IncidentUpdate(public_id=secrets.token_hex(6), incident_id=inc.id, status=status, body=body,
+                         notify=notify, display_at=now, created_at=now)
+    db.session.add(upd)
+    db.session.flush()
+    if event:
+        notify_event(event, inc, upd)
+    db.session.commit()
+    return inc, upd
+
+
+def announced_update(inc: Incident, status: str, body: str, *, event: str = "incident_updated",
+           notify: bool = True, internal: bool = False) -> IncidentUpdate:
+    """An update of ``inc``, notified like the incident service does."""
+    now = utcnow()
+    upd = IncidentUpdate(public_id=secrets.token_hex(6), incident_id=inc.id, status=status, body=body,
+                         notify=notify, internal=internal, display_at=now, created_at=now)
+    inc.status = status
+    db.session.add(upd)
+    db.session.flush()
+    notify_event(event, inc, upd)
+    db.session.commit()
+    return upd
+
+
+def subscriber(email: str, components: list[Component] | None = None, *, confirmed: bool = True,
+               unsubscribed: bool = False) -> Subscriber:
+    now = utcnow()
+    sub = Subscriber(kind="email", email=email, all_components=not components, token_version=1,
+                     confirmed_at=now if confirmed else None, unsubscribed_at=now if unsubscribed else None)
+    db.session.add(sub)
+    db.session.flush()
+    for comp in components or []:
+        db.session.add(SubscriberComponent(subscriber_id=sub.id, component_id=comp.id))
+    db.session.commit()
+    return sub
+
+
+def many_subscribers(n: int, *, domain: str = "example.test", start: int = 0) -> None:
+    """`n` confirmed all-components email subscribers in one bulk insert."""
+    now = utcnow()
+    db.session.execute(insert(Subscriber.__table__), [
+        {"kind": "email", "email": f"user{i}@{domain}", "all_components": True, "confirmed_at": now,
+         "created_at": now, "token_version": 1, "failure_count": 0, "webhook_format": "statuspage"}
+        for i in range(start, start + n)])
+    db.session.commit()
+
+
+def account(external_id: str, name: str, *, components: list[Component] = (), arr: float = 0,
+            tier: str | None = None, renewal_date=None, sla_target: float | None = None, owner: str | None = None,
+            team: list[str] = (), contacts: list[tuple[str, str]] = (), source: str = "api") -> Account:
+    """An account; ``contacts`` are (email, notify) pairs."""
+    acc = Account(external_id=external_id, name=name, arr=Decimal(str(arr)), tier=tier, renewal_date=renewal_date,
+                  sla_target=Decimal(str(sla_target)) if sla_target is not None else None, owner_email=owner,
+                  source=source)
+    db.session.add(acc)
+    db.session.flush()
+    for c in components:
+        db.session.add(AccountComponent(account_id=acc.id, component_id=c.id))
+    for email in team:
+        db.session.add(AccountTeamMember(account_id=acc.id, email=email))
+    for email, notify in contacts:
+        db.session.add(AccountContact(account_id=acc.id, email=email, name=email.split("@")[0].title(),
+                                      notify=notify))
+    db.session.flush()
+    db.session.expire(acc)
+    return acc
+
+
+_HASH = None
+
+
+_HASH: list[str] = []
+
+
+def user(role: str = "responder", email: str | None = None) -> User:
+    """A console user whose password is ``PASSWORD`` (hashed once per test run: argon2 is slow on purpose)."""
+    if not _HASH:
+        _HASH.append(hash_password(PASSWORD))
+    u = User(email=email or f"{role}@acme.test", role=role, password_hash=_HASH[0])
+    db.session.add(u)
+    db.session.commit()
+    return u
