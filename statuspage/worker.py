@@ -16,12 +16,10 @@ import threading
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
-from sqlalchemy import update
 
 from .db import utcnow
 from .extensions import db
-from .models import WorkerHeartbeat
-from .services.recovery import pid_namespace, reap_dead_local_workers
+from .services.recovery import reap_dead_local_workers, record_heartbeat, record_stopped
 
 log = logging.getLogger("statuspage.worker")
 
@@ -71,13 +69,7 @@ class Worker:
             log.critical("check scheduler thread is gone; exiting for a restart")
             os._exit(70)
         now = utcnow()
-        result = db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.id)
-                                    .values(last_seen_at=now, stopped_at=None, checks_run=self.checks.runs,
-                                            last_checks_at=self.checks.last_run_at))
-        if result.rowcount == 0:
-            db.session.add(WorkerHeartbeat(id=self.id, hostname=socket.gethostname(), pid=os.getpid(),
-                                           pid_namespace=pid_namespace(), started_at=now, last_seen_at=now))
-        db.session.commit()
+        record_heartbeat(self.id, checks_run=self.checks.runs, last_checks_at=self.checks.last_run_at, now=now)
         # A sibling on this host that crashed: take its claims now rather than when its leases end.
         reap_dead_local_workers(self.id, now)
 
@@ -107,9 +99,7 @@ class Worker:
     def _finish(self) -> None:
         self.checks.join(timeout=40)
         with self.app.app_context():
-            db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == self.id)
-                               .values(stopped_at=utcnow()))
-            db.session.commit()
+            record_stopped(self.id)
         log.info("worker %s stopped", self.id)
 
 
@@ -141,11 +131,7 @@ def public_site_jobs(worker: Worker) -> list[tuple[str, float, object]]:
     from .services.site.export import export_if_changed
     from .services.uptime import rollup_uptime
 
-    def rollup() -> None:
-        rollup_uptime(utcnow())
-        db.session.commit()
-
-    jobs: list[tuple[str, float, object]] = [("uptime_rollup", 60.0, rollup)]
+    jobs: list[tuple[str, float, object]] = [("uptime_rollup", 60.0, lambda: rollup_uptime(utcnow()))]
     if worker.app.extensions["statuspage.settings"].export_dir is not None:
         jobs.append(("static_export", 5.0, lambda: export_if_changed(worker.app)))
     return jobs

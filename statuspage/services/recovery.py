@@ -1,4 +1,4 @@
-"""Take over the work of a worker that died on this host, without waiting for its leases.
+"""Worker processes: their heartbeats, and taking over the work of one that died on this host.
 
 Claims (checks, outbox rows) are leases, so a dead worker's work always comes back — but only when the
 lease runs out (the outbox's is two minutes by default). A worker on the same host can do better: its
@@ -75,3 +75,22 @@ def reap_dead_local_workers(my_id: str, now: dt.datetime | None = None) -> list[
         reaped.append(worker_id)
     db.session.commit()
     return reaped
+
+
+def record_heartbeat(worker_id: str, *, checks_run: int, last_checks_at: dt.datetime | None,
+                     now: dt.datetime | None = None) -> None:
+    """A worker is alive (and how far its checks got); the first beat registers it. Commits."""
+    now = now or utcnow()
+    result = db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == worker_id)
+                                .values(last_seen_at=now, stopped_at=None, checks_run=checks_run,
+                                        last_checks_at=last_checks_at))
+    if result.rowcount == 0:
+        db.session.add(WorkerHeartbeat(id=worker_id, hostname=socket.gethostname(), pid=os.getpid(),
+                                       pid_namespace=pid_namespace(), started_at=now, last_seen_at=now))
+    db.session.commit()
+
+
+def record_stopped(worker_id: str) -> None:
+    """A worker stopped cleanly: its heartbeat says so at once (no waiting for it to go stale). Commits."""
+    db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == worker_id).values(stopped_at=utcnow()))
+    db.session.commit()

@@ -243,7 +243,7 @@ def _visible(figures: UptimeFigures | None, weights: Weights) -> tuple:
 
 
 def rollup_uptime(now: dt.datetime | None = None) -> int:
-    """Recompute the daily rollups that may have changed; the worker calls this every minute.
+    """Recompute the daily rollups that may have changed; the worker calls this every minute. Commits.
 
     Recomputed: today; any day in the 90-day window without a row (from the component's first
     interval on); any day whose row was computed before the day ended (so a closed day is
@@ -322,7 +322,7 @@ def rollup_uptime(now: dt.datetime | None = None) -> int:
                 visible_change = True
     if visible_change:
         bump_site_version()
-    db.session.flush()
+    db.session.commit()
     return written
 
 

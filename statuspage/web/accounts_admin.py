@@ -115,7 +115,6 @@ def account(external_id: str):
 def watch(external_id: str):
     acc = _account_or_404(external_id)
     watches_svc.watch(current_user, acc, actor=current_actor())
-    db.session.commit()
     flash(f"You will get the internal digest when an incident touches {acc.name}.", "success")
     return redirect(safe_next(request.form.get("next"), url_for(".account", external_id=external_id)))
 
@@ -125,7 +124,6 @@ def watch(external_id: str):
 def unwatch(external_id: str):
     acc = _account_or_404(external_id)
     watches_svc.unwatch(current_user, acc, actor=current_actor())
-    db.session.commit()
     flash(f"You no longer watch {acc.name}.", "success")
     return redirect(safe_next(request.form.get("next"), url_for(".account", external_id=external_id)))
 
@@ -139,7 +137,6 @@ def watch_all():
     else:
         watches_svc.unwatch(current_user, None, actor=current_actor())
         flash("You no longer follow all your accounts.", "success")
-    db.session.commit()
     return redirect(url_for(".accounts"))
 
 
@@ -148,7 +145,6 @@ def watch_all():
 def revoke_link(external_id: str):
     acc = _account_or_404(external_id)
     private_links.revoke_view_link(acc, actor=current_actor())
-    db.session.commit()
     flash("The old private link no longer works. Share the new one below.", "success")
     return redirect(url_for(".account", external_id=external_id) + "#private-link")
 
@@ -249,7 +245,6 @@ def account_new():
     except records_svc.AccountError as exc:
         db.session.rollback()
         return _render_form(form, errors=_field_errors(exc), status=409 if exc.code == "conflict" else 400)
-    db.session.commit()
     flash(f"Account {acc.name} created.", "success")
     return redirect(url_for(".account", external_id=acc.external_id), 303)
 
@@ -271,7 +266,6 @@ def account_edit(external_id: str):
     except records_svc.AccountError as exc:
         db.session.rollback()
         return _render_form(form, account=acc, errors=_field_errors(exc), status=400)
-    db.session.commit()
     flash(f"Saved {acc.name}: {', '.join(sorted(FIELD_LABELS.get(c, c).lower() for c in changed))} changed."
           if changed else "Nothing changed.", "success")
     return redirect(url_for(".account", external_id=external_id), 303)
@@ -287,7 +281,6 @@ def account_archive(external_id: str):
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".account", external_id=external_id), 303)
-    db.session.commit()
     flash(f"{acc.name} is archived: it no longer appears in impact lists or SLA reports.", "success")
     return redirect(url_for(".accounts"), 303)
 
@@ -326,7 +319,6 @@ def outreach(public_id: str, external_id: str):
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".incident_accounts", public_id=public_id)), 303
-    db.session.commit()
     label = {"contacted": "contacted", "rca_sent": "RCA sent", "acknowledged": "acknowledged"}[action]
     flash(f"{acc.name}: {label} {'recorded' if done else 'cleared'}.", "success")
     return redirect(url_for(".incident_accounts", public_id=public_id) + f"#acct-{acc.external_id}"), 303
@@ -342,7 +334,6 @@ def send_postmortem(public_id: str):
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".incident_accounts", public_id=public_id)), 303
-    db.session.commit()
     flash(f"Postmortem queued to {n} contact{'s' if n != 1 else ''}." if n else
           "Every contact has already been sent this postmortem.", "success")
     return redirect(url_for(".incident_accounts", public_id=public_id)), 303

@@ -56,4 +56,5 @@ def record_outreach(incident: Incident, account: Account, action: str, *, actor:
     record(actor, f"account.outreach.{action}" + ("" if done else ".clear"), "account_outreach",
            f"{incident.public_id}:{account.external_id}", before={column: before}, after={column: value,
                                                                                         "note": row.note})
+    db.session.commit()
     return row

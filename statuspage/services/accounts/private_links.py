@@ -53,3 +53,4 @@ def revoke_view_link(acc: Account, *, actor: Actor) -> None:
     acc.view_token_version = (acc.view_token_version or 1) + 1
     record(actor, "account.view_link.revoke", "account", acc.external_id,
            after={"view_token_version": acc.view_token_version})
+    db.session.commit()

@@ -132,7 +132,7 @@ def _validate(data: dict[str, Any], components: dict[str, Component], path: str 
 
 
 def create_account(data: dict[str, Any], *, actor: Actor, source: str = "api") -> Account:
-    """Create an account from a config-shaped mapping; AccountError on invalid data or a taken id."""
+    """Create an account from a config-shaped mapping; AccountError on invalid data or a taken id. Commits."""
     components = component_slugs()
     adef = _validate(data, components)
     existing = get_account(adef.id, include_archived=True)
@@ -150,6 +150,7 @@ def create_account(data: dict[str, Any], *, actor: Actor, source: str = "api") -
     upsert_account_fields(acc, adef, components, source=source)
     db.session.flush()
     record(actor, "account.create", "account", acc.external_id, after=account_to_dict(acc))
+    db.session.commit()
     return acc
 
 
@@ -175,6 +176,7 @@ def update_account(acc: Account, data: dict[str, Any], *, actor: Actor, partial:
     db.session.flush()
     if changed:
         record(actor, "account.update", "account", acc.external_id, before=before, after=account_to_dict(acc))
+    db.session.commit()
     return changed
 
 
@@ -186,6 +188,7 @@ def archive_account(acc: Account, *, actor: Actor) -> None:
     if acc.archived_at is None:
         acc.archived_at = utcnow()
         record(actor, "account.archive", "account", acc.external_id)
+        db.session.commit()
 
 
 def contacts_of(account_ids: Sequence[int] | Any) -> dict[int, list[AccountContact]]:

@@ -39,11 +39,12 @@ def watch(user: User, account: Account | None, *, actor: Actor) -> AccountWatch:
         db.session.flush()
         record(actor, "account.watch", "account", account.external_id if account else "*",
                after={"user": user.email})
+        db.session.commit()
     return row
 
 
 def unwatch(user: User, account: Account | None, *, actor: Actor) -> bool:
-    """Remove a watch; returns whether there was one."""
+    """Remove a watch; returns whether there was one. Commits."""
     account_id = account.id if account is not None else None
     row = db.session.scalar(select(AccountWatch).where(
         AccountWatch.user_id == user.id,
@@ -53,6 +54,7 @@ def unwatch(user: User, account: Account | None, *, actor: Actor) -> bool:
     db.session.delete(row)
     record(actor, "account.unwatch", "account", account.external_id if account else "*",
            before={"user": user.email})
+    db.session.commit()
     return True
 
 

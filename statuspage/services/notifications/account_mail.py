@@ -272,7 +272,7 @@ def send_postmortem_to_accounts(incident: Incident, *, actor: Actor, now: dt.dat
             row.updated_at = now
     record(actor, "account.postmortem.send", "incident", incident.public_id,
            after={"accounts": len(reached), "messages": written})
-    db.session.flush()
+    db.session.commit()
     return written
 
 

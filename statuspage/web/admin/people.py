@@ -6,12 +6,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import ApiToken, AuditLog, User
-from ..models.constants import ROLES
-from ..services.users import UserError, create_token, create_user, revoke_token, set_disabled, set_role
-from .admin import bp
-from .authz import current_actor, require_role
+from ...extensions import db
+from ...models import ApiToken, AuditLog, User
+from ...models.constants import ROLES
+from ...services.users import UserError, create_token, create_user, revoke_token, set_disabled, set_role
+from ..authz import current_actor, require_role
+from .blueprint import bp
 
 AUDIT_PER_PAGE = 100
 

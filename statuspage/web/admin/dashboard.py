@@ -1,0 +1,71 @@
+"""The console's front page (open incidents, drafts from checks, failing checks, upcoming maintenance) and check pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ...db import utcnow
+from ...extensions import db
+from ...models import Check, Incident
+from ...models.constants import OPEN_INCIDENT_STATUSES
+from ...services.incidents import maintenance as maint_svc
+from ...services.incidents.lifecycle import IncidentError
+from ...services.monitoring.silence import silence_check
+from ..authz import EVERYONE, current_actor, require_role
+from .blueprint import (
+    WRITERS,
+    all_components,
+    bp,
+)
+
+
+@bp.get("/")
+@require_role(*EVERYONE)
+def dashboard():
+    now = utcnow()
+    open_incidents = db.session.scalars(select(Incident).where(
+        Incident.kind == "incident", Incident.status.in_(OPEN_INCIDENT_STATUSES))
+        .order_by(Incident.created_at.desc())).all()
+    checks = db.session.scalars(select(Check).where(Check.archived_at.is_(None))
+                                .options(selectinload(Check.component)).order_by(Check.slug)).all()
+    failing = [c for c in checks if c.status in ("down", "degraded")]
+    return render_template(
+        "admin/dashboard.html", now=now,
+        published=[i for i in open_incidents if i.published_at is not None],
+        drafts=[i for i in open_incidents if i.published_at is None],
+        components=all_components(), checks=checks, failing=failing,
+        maintenance=maint_svc.upcoming_maintenance(now, limit=10))
+
+
+@bp.get("/checks/<slug>")
+@require_role(*EVERYONE)
+def check_detail(slug: str):
+    from ...services.monitoring.rollups import latency_24h
+
+    check = db.session.scalar(select(Check).where(Check.slug == slug))
+    if check is None:
+        abort(404)
+    return render_template("admin/check.html", check=check, latency=latency_24h(check.id),
+                           last=check.last_result or {})
+
+
+@bp.post("/checks/<slug>/silence")
+@require_role(*WRITERS)
+def check_silence(slug: str):
+    check = db.session.scalar(select(Check).where(Check.slug == slug))
+    if check is None:
+        abort(404)
+    minutes = request.form.get("minutes", "")
+    try:
+        until = None if minutes in ("", "0") else utcnow() + dt.timedelta(minutes=int(minutes))
+        silence_check(check, until, actor=current_actor())
+    except (ValueError, IncidentError) as exc:
+        flash(f"Could not silence {slug}: {exc}", "error")
+    else:
+        flash(f"{slug} silenced." if until else f"{slug} is no longer silenced.", "success")
+    return redirect(url_for("admin.dashboard"), 303)
