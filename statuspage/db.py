@@ -49,7 +49,7 @@ write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
 
 
 def configure_engine(engine: Engine) -> None:
-    """SQLite: WAL, busy_timeout, foreign keys, BEGIN IMMEDIATE (see PITFALLS: SQLite under concurrency)."""
+    """SQLite: WAL, busy_timeout, foreign keys, BEGIN IMMEDIATE (see docs/pitfalls.md: SQLite under concurrency)."""
     if engine.dialect.name != "sqlite":
         return
 

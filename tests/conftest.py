@@ -171,7 +171,7 @@ def target():
     server.stop()
 
 
-# --- Playwright with Debian's Chromium (see PITFALLS) ------------------------------------------------
+# --- Playwright with Debian's Chromium (see docs/pitfalls.md) ------------------------------------------------
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Email assembly: render a notification once, personalise it per recipient in microseconds.
 
-Building an ``EmailMessage`` per recipient costs ~2.5 ms (PITFALLS), more than sending it. So the shared
+Building an ``EmailMessage`` per recipient costs ~2.5 ms (docs/pitfalls.md), more than sending it. So the shared
 headers are built once with ``email.message.EmailMessage`` under ``policy.SMTP`` (which folds, encodes
 and refuses CR/LF in values), the text and HTML bodies are rendered once with placeholders, and
 ``personalise`` only substitutes the recipient's address and links into the few lines that hold a

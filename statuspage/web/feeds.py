@@ -54,7 +54,7 @@ def _feed(incidents: list[Incident], title: str, self_path: str, alt_path: str, 
     fg.description(f"Incident history of {page.name}")
     fg.subtitle(f"Incident history of {page.name}")
     fg.language("en")
-    # The RSS channel <link> is the last one added: self first, the page last (PITFALLS: feedgen).
+    # The RSS channel <link> is the last one added: self first, the page last (docs/pitfalls.md: feedgen).
     fg.link(href=f"{base}{self_path}", rel="self")
     fg.link(href=f"{base}{alt_path}", rel="alternate")
     newest = max((_updated(i) for i in incidents), default=page.updated_at or EPOCH)
