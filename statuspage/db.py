@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
@@ -97,17 +96,6 @@ def id_in(column, ids):
     if is_postgres():
         return column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
     return column.in_(ids)
-
-
-@contextmanager
-def transaction(session):
-    """Commit on success, roll back on error; the unit of work for a service call."""
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def assign_changes(obj: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -27,7 +27,7 @@ from ...models import (
     IncidentUpdate,
     IncidentUpdateComponent,
 )
-from ...models.constants import CLOSED_INCIDENT_STATUSES, COMPONENT_STATUSES
+from ...models.constants import COMPONENT_STATUSES
 from ..audit import Actor, record
 from ..notifications import events as notify
 from ..page import bump_site_version
@@ -209,7 +209,7 @@ def post_update(incident: Incident, *, status: str, body: str = "",
     check_text(None, body)
     statuses = resolve_components(components)
     before = snapshot(incident)
-    was_closed = incident.status in CLOSED_INCIDENT_STATUSES
+    was_closed = not incident.is_open
     if status == "resolved" and was_closed and not statuses and not body.strip():
         raise IncidentError("the incident is already resolved", "status", code="conflict")
     if status == "resolved":

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from ...db import utcnow
 from ...extensions import db
 from ...models import Component, Incident, IncidentComponent
-from ...models.constants import ACTIVE_MAINTENANCE_STATUSES, OPEN_MAINTENANCE_STATUSES
+from ...models.constants import OPEN_MAINTENANCE_STATUSES
 from ..audit import Actor, record
 from ..notifications import events as notify
 from ..page import bump_site_version
@@ -154,7 +154,7 @@ def advance_maintenance(now: dt.datetime | None = None) -> AdvanceReport:
         if m.status == "scheduled" and m.scheduled_for <= now:
             if _move(m, "scheduled", "in_progress", now, actor, auto=True):
                 report.started.append(m.public_id)
-        if m.status in ACTIVE_MAINTENANCE_STATUSES and m.scheduled_until <= now:
+        if m.is_active_maintenance and m.scheduled_until <= now:
             if _move(m, m.status, "completed", now, actor, auto=True):
                 report.completed.append(m.public_id)
         db.session.commit()
@@ -192,10 +192,10 @@ def extend_maintenance(m: Incident, *, until: dt.datetime, body: str = "", actor
                        now: dt.datetime | None = None) -> Incident:
     """Move the end of the window (usually later) and say so in an update."""
     now = now or utcnow()
-    if m.kind != "maintenance" or m.status not in OPEN_MAINTENANCE_STATUSES:
+    if m.kind != "maintenance" or not m.is_open:
         raise IncidentError("only an open maintenance can be extended", "scheduled_until", code="conflict")
     _check_window(m.scheduled_for, until)
-    if until <= now and m.status in ACTIVE_MAINTENANCE_STATUSES:
+    if until <= now and m.is_active_maintenance:
         raise IncidentError("the new end must be in the future", "scheduled_until")
     before = {"scheduled_until": m.scheduled_until}
     m.scheduled_until = until
@@ -214,7 +214,7 @@ def extend_maintenance(m: Incident, *, until: dt.datetime, body: str = "", actor
 def cancel_maintenance(m: Incident, *, body: str = "", actor: Actor, now: dt.datetime | None = None) -> Incident:
     """Cancel a scheduled or running window with an update; components return to their checks."""
     now = now or utcnow()
-    if m.kind != "maintenance" or m.status not in OPEN_MAINTENANCE_STATUSES:
+    if m.kind != "maintenance" or not m.is_open:
         raise IncidentError("only an open maintenance can be cancelled", "status", code="conflict")
     if not _move(m, m.status, "cancelled", now, actor, body=body):
         raise IncidentError("the maintenance changed meanwhile; reload", "status", code="conflict")

@@ -26,7 +26,7 @@ from ...mail.message import (
     clean_header_text,
 )
 from ...models import Component, Incident, IncidentComponent, IncidentUpdate, Page
-from ...models.constants import STATUS_LABELS, worst_status
+from ...models.constants import worst_status
 from ...templating import local_time
 from ..page import get_page, public_base_url
 
@@ -267,11 +267,3 @@ def _slack_payload(n: Notification) -> dict:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Affected: {affected}"}]})
     return {"text": text, "blocks": blocks}
-
-
-def component_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
-
-
-__all__ = ["Notification", "load_notification", "render_subscription_email", "root_message_id",
-           "message_id_for", "ContentGone", "unsubscribe_mailto"]
