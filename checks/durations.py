@@ -17,9 +17,9 @@ _DURATION_UNITS: dict[str, float] = {
     "d": 86400.0,
     "w": 604800.0,
 }
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)", re.IGNORECASE)
-_DURATION_FULL = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+", re.IGNORECASE)
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)", re.IGNORECASE)
+_DURATION_FULL = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d|w))+", re.IGNORECASE)
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 # KB/MB/GB are decimal (SI), KiB/MiB/GiB binary (IEC), as the units say.
 _SIZE_UNITS: dict[str, int] = {
@@ -31,7 +31,7 @@ _SIZE_UNITS: dict[str, int] = {
     "mib": 1024**2,
     "gib": 1024**3,
 }
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]i?b|b)", re.IGNORECASE)
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kmg]i?b|b)", re.IGNORECASE)
 
 
 def parse_duration(text: str | int | float) -> float:
@@ -111,7 +111,9 @@ def parse_size(text: str | int) -> int:
     if not isinstance(text, str):
         raise ConfigError(f"invalid size of type {type(text).__name__}: expected e.g. 512KB or 1MiB")
     raw = text.strip()
-    if raw.isdigit():
+    if len(raw) > 40:  # no real size is this long; int() of thousands of digits raises
+        raise ConfigError(f"invalid size {text[:40]!r}…: too long")
+    if raw.isascii() and raw.isdigit():  # "²".isdigit() is True, int("²") raises
         return int(raw)
     match = _SIZE.fullmatch(raw)
     if not match:
@@ -119,7 +121,10 @@ def parse_size(text: str | int) -> int:
             f"invalid size {text!r}: expected a number with a unit "
             "(B, KB, MB, GB, KiB, MiB, GiB), e.g. 512KB or 1MiB"
         )
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    size = float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+    if not math.isfinite(size):
+        raise ConfigError(f"invalid size {text!r}: too large")
+    return int(size)
 
 
 def format_size(size: int) -> str:

@@ -10,18 +10,17 @@ JSON for storage.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
-from urllib.parse import urlsplit
 
 import dns.rdatatype
 
 from checks.conditions import Condition, parse_condition
-from checks.durations import format_duration, format_size, parse_duration, parse_size
+from checks.durations import format_duration, format_size, parse_size
 from checks.errors import ConfigError
+from checks.validation import Fields, as_choice, did_you_mean, kind_of
 
 __all__ = [
     "KINDS",
@@ -194,77 +193,6 @@ def _split_nameserver(text: str) -> tuple[str, int]:
     return host, port
 
 
-class _Collector:
-    """Gathers (field, message) errors while reading one check entry."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-        self.errors: list[tuple[str, str]] = []
-
-    def error(self, path: str, message: str) -> None:
-        self.errors.append((path, message))
-
-    def get(self, key: str) -> Any:
-        return self.data.get(key)
-
-    def has(self, key: str) -> bool:
-        return self.data.get(key) is not None
-
-    def string(self, key: str, *, required: bool = False, allow_empty: bool = False) -> str | None:
-        value = self.get(key)
-        if value is None:
-            if required:
-                self.error(key, "required")
-            return None
-        if not isinstance(value, str):
-            self.error(key, f"must be a string, not {_type_name(value)}")
-            return None
-        if not value and not allow_empty:
-            self.error(key, "must not be empty")
-            return None
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.error(key, f"must be true or false, not {value!r}")
-            return default
-        return value
-
-    def integer(self, key: str, default: int | None, lo: int, hi: int) -> int | None:
-        value = self.get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.strip().isdigit():
-                value = int(value.strip())
-            else:
-                self.error(key, f"must be a whole number, not {value!r}")
-                return default
-        if not lo <= value <= hi:
-            self.error(key, f"must be between {lo} and {hi}, not {value}")
-            return default
-        return value
-
-    def duration(self, key: str, default: float | None) -> float | None:
-        value = self.get(key)
-        if value is None:
-            return default
-        try:
-            return parse_duration(value)
-        except ConfigError as exc:
-            self.error(key, str(exc))
-            return default
-
-
-def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", bool: "a boolean", int: "a number", float: "a number"}.get(
-        type(value), type(value).__name__
-    )
-
-
 def parse_check_spec(data: dict[str, Any]) -> tuple[CheckSpec | None, list[tuple[str, str]]]:
     """Validate one check entry; return ``(spec, [])`` or ``(None, [(field, message), ...])``.
 
@@ -275,29 +203,25 @@ def parse_check_spec(data: dict[str, Any]) -> tuple[CheckSpec | None, list[tuple
     whose value is ``null`` counts as absent. Never raises.
     """
     if not isinstance(data, dict):
-        return None, [("", f"a check must be a mapping, not {_type_name(data)}")]
-    c = _Collector(data)
+        return None, [("", f"a check must be a mapping, not {kind_of(data)}")]
+    c = Fields(data)
 
-    check_id = c.string("id", required=True)
+    check_id = c.text("id", required=True)
     if check_id is not None and not _ID_RE.fullmatch(check_id):
         c.error("id", "must start with a letter or digit and use only letters, digits, '-', '_' and '.' (at most 100)")
-    kind = c.string("kind", required=True)
-    if kind is not None and kind not in KINDS:
-        c.error("kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
-        kind = None
+    kind = c.choice("kind", KINDS, required=True)
 
     all_fields = {f.name for f in fields(CheckSpec)}
     for key in data:
         if not isinstance(key, str):
             c.error(str(key), "keys must be strings")
         elif key not in all_fields:
-            close = difflib.get_close_matches(key, sorted(all_fields), n=1)
-            c.error(key, "unknown key" + (f" (did you mean {close[0]}?)" if close else ""))
+            c.error(key, f"unknown key{did_you_mean(key, all_fields)}")
         elif kind is not None and key not in FIELDS_BY_KIND[kind] and data[key] is not None:
             users = [k for k in KINDS if key in FIELDS_BY_KIND[k]]
             c.error(key, f"not used by kind {kind} (only by {', '.join(users)})")
     if kind is None:
-        return None, c.errors
+        return None, c.errors.problems
 
     values: dict[str, Any] = {"id": check_id or "", "kind": kind}
     is_heartbeat = kind == "heartbeat"
@@ -305,39 +229,25 @@ def parse_check_spec(data: dict[str, Any]) -> tuple[CheckSpec | None, list[tuple
     # Schedule and thresholds.
     if is_heartbeat and not c.has("interval"):
         c.error("interval", "required for kind heartbeat (how often the job pings)")
-    interval = c.duration("interval", DEFAULT_INTERVAL_S)
     max_interval = MAX_HEARTBEAT_INTERVAL_S if is_heartbeat else MAX_INTERVAL_S
-    if interval is not None:
-        if interval < MIN_INTERVAL_S:
-            c.error("interval", f"must be at least {format_duration(MIN_INTERVAL_S)}")
-        elif interval > max_interval:
-            c.error("interval", f"must be at most {format_duration(max_interval)}")
-        values["interval"] = interval
+    interval = c.duration("interval", DEFAULT_INTERVAL_S, minimum=MIN_INTERVAL_S, maximum=max_interval)
+    values["interval"] = interval
     default_threshold = 1 if is_heartbeat else None
-    values["failure_threshold"] = c.integer("failure_threshold", default_threshold or 3, 1, 100)
-    values["success_threshold"] = c.integer("success_threshold", default_threshold or 2, 1, 100)
-    on_down = c.string("on_down")
-    if on_down is not None:
-        if on_down not in ON_DOWN_STATUSES:
-            c.error("on_down", f"must be one of {', '.join(ON_DOWN_STATUSES)}, not {on_down!r}")
-        else:
-            values["on_down"] = on_down
+    values["failure_threshold"] = c.integer("failure_threshold", 1, 100, default=default_threshold or 3,
+                                            text_ok=True)
+    values["success_threshold"] = c.integer("success_threshold", 1, 100, default=default_threshold or 2,
+                                            text_ok=True)
+    values["on_down"] = c.choice("on_down", ON_DOWN_STATUSES, default="major_outage")
 
     if is_heartbeat:
-        default_grace = max(60.0, 0.1 * (interval or DEFAULT_INTERVAL_S))
-        grace = c.duration("grace", default_grace)
-        if grace is not None and grace > max_interval:
-            c.error("grace", f"must be at most {format_duration(max_interval)}")
-        values["grace"] = grace
+        values["grace"] = c.duration("grace", max(60.0, 0.1 * interval), maximum=max_interval)
     else:
-        timeout = c.duration("timeout", None)
+        timeout = c.duration("timeout", None, maximum=MAX_TIMEOUT_S)
         if timeout is None:
-            timeout = min(DEFAULT_TIMEOUT_S, interval or DEFAULT_TIMEOUT_S)
+            timeout = min(DEFAULT_TIMEOUT_S, interval)
         elif timeout <= 0:
             c.error("timeout", "must be more than 0s")
-        elif timeout > MAX_TIMEOUT_S:
-            c.error("timeout", f"must be at most {format_duration(MAX_TIMEOUT_S)}")
-        elif interval is not None and timeout > interval:
+        elif timeout > interval:
             c.error("timeout", f"must not exceed the interval ({format_duration(interval)})")
         values["timeout"] = timeout
         values["reprobe_on_failure"] = c.boolean("reprobe_on_failure", False)
@@ -348,7 +258,7 @@ def parse_check_spec(data: dict[str, Any]) -> tuple[CheckSpec | None, list[tuple
         values["conditions"] = _read_conditions(c, kind)
 
     if c.errors:
-        return None, c.errors
+        return None, c.errors.problems
     spec = CheckSpec(**values)
     # Defaults and implied conditions are generated here; make sure they parse too.
     for text in spec.effective_conditions():
@@ -358,28 +268,21 @@ def parse_check_spec(data: dict[str, Any]) -> tuple[CheckSpec | None, list[tuple
             source = "expect" if kind == "tcp" and spec.expect else "expected_answers"
             c.error(source, str(exc))
     if c.errors:
-        return None, c.errors
+        return None, c.errors.problems
     return spec, []
 
 
-def _read_http(c: _Collector, values: dict[str, Any]) -> None:
-    url = c.string("url", required=True)
+def _read_http(c: Fields, values: dict[str, Any]) -> None:
+    url = c.url("url", required=True)
     if url is not None:
-        problem = _url_problem(url)
-        if problem:
-            c.error("url", problem)
-        else:
-            values["url"] = url
-    method = c.string("method")
+        values["url"] = url
+    method = c.text("method", allow_empty=False)
     if method is not None:
-        if method.upper() not in HTTP_METHODS:
-            c.error("method", f"must be one of {', '.join(HTTP_METHODS)}, not {method!r}")
-        else:
-            values["method"] = method.upper()
+        values["method"] = c.errors.check(c.path_of("method"), as_choice, method.upper(), HTTP_METHODS) or "GET"
     headers = c.get("headers")
     if headers is not None:
         if not isinstance(headers, dict):
-            c.error("headers", f"must be a mapping of name to value, not {_type_name(headers)}")
+            c.error("headers", f"must be a mapping of name to value, not {kind_of(headers)}")
         else:
             clean: dict[str, str] = {}
             for name, value in headers.items():
@@ -392,7 +295,7 @@ def _read_http(c: _Collector, values: dict[str, Any]) -> None:
                 else:
                     clean[name] = str(value).lower() if isinstance(value, bool) else str(value)
             values["headers"] = clean
-    body = c.string("body", allow_empty=True)
+    body = c.text("body")
     if body is not None:
         values["body"] = body
     values["follow_redirects"] = c.boolean("follow_redirects", True)
@@ -400,23 +303,8 @@ def _read_http(c: _Collector, values: dict[str, Any]) -> None:
     _read_max_body(c, values)
 
 
-def _url_problem(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        return f"invalid URL: {exc}"
-    if parts.scheme not in ("http", "https"):
-        return "must start with http:// or https://"
-    if not parts.hostname:
-        return "must include a host name"
-    if any(ch.isspace() for ch in url):
-        return "must not contain spaces (percent-encode them)"
-    return None
-
-
-def _read_host(c: _Collector, values: dict[str, Any], what: str = "host") -> None:
-    host = c.string("host", required=True)
+def _read_host(c: Fields, values: dict[str, Any], what: str = "host") -> None:
+    host = c.text("host", required=True)
     if host is None:
         return
     if not _valid_host(host):
@@ -433,14 +321,14 @@ def _valid_host(host: str) -> bool:
         return len(host) <= 253 and _HOST_RE.fullmatch(host) is not None
 
 
-def _read_port(c: _Collector, values: dict[str, Any], default: int | None) -> None:
-    port = c.integer("port", default, 1, 65535)
-    if port is None:
+def _read_port(c: Fields, values: dict[str, Any], default: int | None) -> None:
+    port = c.integer("port", 1, 65535, default=default, text_ok=True)
+    if port is None and not c.has("port"):
         c.error("port", "required")
     values["port"] = port
 
 
-def _read_max_body(c: _Collector, values: dict[str, Any]) -> None:
+def _read_max_body(c: Fields, values: dict[str, Any]) -> None:
     raw = c.get("max_body_bytes")
     if raw is None:
         return
@@ -455,33 +343,31 @@ def _read_max_body(c: _Collector, values: dict[str, Any]) -> None:
     values["max_body_bytes"] = size
 
 
-def _read_tcp(c: _Collector, values: dict[str, Any]) -> None:
+def _read_tcp(c: Fields, values: dict[str, Any]) -> None:
     _read_host(c, values)
     _read_port(c, values, None)
     for key in ("send", "expect"):
-        text = c.string(key)
+        text = c.text(key, allow_empty=False)
         if text is not None:
             values[key] = text
     _read_max_body(c, values)
 
 
-def _read_tls(c: _Collector, values: dict[str, Any]) -> None:
+def _read_tls(c: Fields, values: dict[str, Any]) -> None:
     _read_host(c, values)
     _read_port(c, values, 443)
     values["verify_tls"] = c.boolean("verify_tls", True)
 
 
-def _read_dns(c: _Collector, values: dict[str, Any]) -> None:
+def _read_dns(c: Fields, values: dict[str, Any]) -> None:
     _read_host(c, values, what="domain name")
-    record_type = c.string("record_type")
+    record_type = c.text("record_type", allow_empty=False)
     if record_type is not None:
-        upper = record_type.upper()
-        if upper not in DNS_RECORD_TYPES:
-            c.error("record_type", f"must be one of {', '.join(DNS_RECORD_TYPES)}, not {record_type!r}")
-        else:
+        upper = c.errors.check(c.path_of("record_type"), as_choice, record_type.upper(), DNS_RECORD_TYPES)
+        if upper is not None:
             dns.rdatatype.from_text(upper)
             values["record_type"] = upper
-    nameserver = c.string("nameserver")
+    nameserver = c.text("nameserver", allow_empty=False)
     if nameserver is not None:
         try:
             _split_nameserver(nameserver)
@@ -491,7 +377,7 @@ def _read_dns(c: _Collector, values: dict[str, Any]) -> None:
     answers = c.get("expected_answers")
     if answers is not None:
         if not isinstance(answers, list):
-            c.error("expected_answers", f"must be a list, not {_type_name(answers)}")
+            c.error("expected_answers", f"must be a list, not {kind_of(answers)}")
         else:
             clean = []
             for i, answer in enumerate(answers):
@@ -502,14 +388,14 @@ def _read_dns(c: _Collector, values: dict[str, Any]) -> None:
             values["expected_answers"] = clean
 
 
-def _read_conditions(c: _Collector, kind: str) -> list[str]:
+def _read_conditions(c: Fields, kind: str) -> list[str]:
     raw = c.get("conditions")
     if raw is None:
         return []
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list):
-        c.error("conditions", f"must be a list of strings, not {_type_name(raw)}")
+        c.error("conditions", f"must be a list of strings, not {kind_of(raw)}")
         return []
     if len(raw) > MAX_CONDITIONS:
         c.error("conditions", f"at most {MAX_CONDITIONS} conditions per check")

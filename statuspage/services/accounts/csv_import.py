@@ -15,7 +15,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ...configfile import ErrorCollector, parse_account
+from checks.validation import ErrorCollector
+
+from ...configfile import parse_account
 from ...extensions import db
 from ...models import (
     Account,
@@ -221,8 +223,7 @@ def import_accounts_csv(text: str, *, mapping: dict[str, str] | None = None, act
             data = {**{k: v for k, v in def_from_account(acc).items() if k not in present}, **data}
         errors = ErrorCollector()
         adef = parse_account(data, "row", slugs, errors)
-        for line in errors.errors:
-            where, _, message = line.partition(": ")
+        for where, message in errors.problems:
             row.reasons.append(_friendly(where[4:] if where.startswith("row.") else where, message))
         row.reasons += problems
         if adef is None or row.reasons:

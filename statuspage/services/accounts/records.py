@@ -20,7 +20,9 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from ...configfile import AccountDef, ErrorCollector, parse_account
+from checks.validation import ErrorCollector
+
+from ...configfile import AccountDef, parse_account
 from ...db import assign_changes, utcnow
 from ...extensions import db
 from ...models import (
@@ -122,11 +124,10 @@ def _validate(data: dict[str, Any], components: dict[str, Component], path: str 
     errors = ErrorCollector()
     adef = parse_account(data, path, set(components), errors)
     if adef is None or errors.errors:
-        fields = {}
-        for line in errors.errors:
-            where, _, message = line.partition(": ")
+        fields: dict[str, str] = {}
+        for where, message in errors.problems:
             key = where[len(path) + 1:] if where.startswith(path + ".") else where
-            fields[key or "account"] = message
+            fields.setdefault(key or "account", message)
         raise AccountError("invalid account: " + "; ".join(f"{k}: {v}" for k, v in fields.items()), fields)
     return adef
 
