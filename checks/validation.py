@@ -41,7 +41,6 @@ __all__ = [
     "as_list",
     "as_mapping",
     "as_number",
-    "as_pattern",
     "as_slug",
     "as_text",
     "as_timestamp",
@@ -185,13 +184,6 @@ def as_choice(value: Any, choices: Collection[str]) -> str:
     """One of ``choices`` (an enum)."""
     if not isinstance(value, str) or value not in choices:
         raise ConfigError(f"must be one of {', '.join(choices)}, not {value!r}")
-    return value
-
-
-def as_pattern(value: Any, pattern: re.Pattern[str], message: str) -> str:
-    """A string that ``pattern`` matches in full; ``message`` says what it should look like."""
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise ConfigError(message)
     return value
 
 
@@ -354,8 +346,9 @@ class Fields:
         return self._read(key, default, as_choice, choices, required=required)
 
     def slug(self, key: str, *, required: bool = False) -> str | None:
-        """A slug (see :func:`as_slug`)."""
-        return self._read(key, None, as_slug, required=required)
+        """A slug (see :func:`as_slug`), read as text first (so ``trim`` applies)."""
+        value = self.text(key, required=required, max_len=100)
+        return self.errors.check(self.path_of(key), as_slug, value) if value else None
 
     def url(self, key: str, *, required: bool = False) -> str | None:
         """An absolute http(s) URL."""

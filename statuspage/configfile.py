@@ -156,12 +156,6 @@ def _parse_page(data: Any, errors: ErrorCollector) -> PageDef:
     return page
 
 
-def _slug_id(f: Fields) -> str | None:
-    """The ``id`` of a group or component: a required slug."""
-    value = f.text("id", required=True, max_len=100)
-    return f.errors.check(f.path_of("id"), as_slug, value) if value else None
-
-
 def _parse_groups(raw: list, errors: ErrorCollector) -> list[GroupDef]:
     groups: list[GroupDef] = []
     seen: set[str] = set()
@@ -172,7 +166,7 @@ def _parse_groups(raw: list, errors: ErrorCollector) -> list[GroupDef]:
             continue
         f = Fields(item, path, errors, trim=True)
         f.known({"id", "name", "description"})
-        gid = _slug_id(f)
+        gid = f.slug("id", required=True)
         name = f.text("name", required=True, max_len=200)
         if gid and gid in seen:
             errors.add(f"{path}.id", f"duplicate group id {gid!r}")
@@ -196,7 +190,7 @@ def _parse_components(raw: list, group_ids: set[str], errors: ErrorCollector) ->
             continue
         f = Fields(item, path, errors, trim=True)
         f.known(allowed)
-        cid = _slug_id(f)
+        cid = f.slug("id", required=True)
         name = f.text("name", required=True, max_len=200)
         if cid and cid in seen:
             errors.add(f"{path}.id", f"duplicate component id {cid!r}")

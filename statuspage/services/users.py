@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -120,6 +121,20 @@ def find_token(plaintext: str) -> ApiToken | None:
     if token is None or token.revoked_at is not None:
         return None
     return token
+
+
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def note_token_use(token: ApiToken, now: dt.datetime | None = None) -> None:
+    """Remember when a token was last used (shown on the tokens page); at most one write a minute per token.
+
+    Commits when it writes: before the request's own work, so that work starts a fresh transaction.
+    """
+    now = now or utcnow()
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+        token.last_used_at = now
+        db.session.commit()
 
 
 def revoke_token(token: ApiToken, *, actor: Actor) -> None:

@@ -4,10 +4,13 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth  # noqa: F401  (user loader)
+    from . import (
+        auth,  # noqa: F401  (user loader)
+        authz,
+    )
     from .admin import bp as admin_bp
-    from .api_v1 import bp as api_v1_bp
-    from .api_v1 import register_api_error_handlers
+    from .api.toolkit import install_api_fallbacks
+    from .api.v1 import bp as api_v1_bp
     from .api_v2 import bp as api_v2_bp
     from .auth import bp as auth_bp
     from .feeds import bp as feeds_bp
@@ -25,19 +28,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_v1_bp)
-    register_api_error_handlers(app)
+    authz.init_app(app)
+    install_api_fallbacks(app)
     from .admin_notify import bp as admin_notify_bp
-    from .api_v1_subscribers import bp as api_v1_subscribers_bp
     from .subscribe import bp as subscribe_bp
 
     app.register_blueprint(subscribe_bp)
     app.register_blueprint(admin_notify_bp)
-    app.register_blueprint(api_v1_subscribers_bp)
 
     from .account_view import bp as account_view_bp
     from .accounts_admin import bp as accounts_admin_bp
-    from .accounts_api import bp as accounts_api_bp
 
     app.register_blueprint(account_view_bp)
     app.register_blueprint(accounts_admin_bp)
-    app.register_blueprint(accounts_api_bp)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from flask import abort, g, jsonify, redirect, request, url_for
+from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import current_user
 
-from ..db import utcnow
-from ..extensions import db
+from ..extensions import csrf
 from ..services.audit import Actor
+from ..services.users import find_token, note_token_use
+from .api.toolkit import ApiError
 
-ROLE_RANK = {"viewer": 0, "account_manager": 1, "responder": 1, "admin": 2}
 EVERYONE = ("admin", "responder", "account_manager", "viewer")
 
 
@@ -34,7 +34,7 @@ def require_role(*roles: str):
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.required_roles = tuple(sorted(allowed))
+        wrapped.required_roles = tuple(sorted(allowed))  # read by the route walker, like write_roles below
         return wrapped
 
     return decorator
@@ -51,13 +51,6 @@ def safe_next(target: str | None, default: str | None = None) -> str:
     return target
 
 
-def api_error(status: int, code: str, message: str, fields: dict | None = None):
-    """The one JSON error shape of /api/v1: {"error": {"code", "message", "fields"}}."""
-    resp = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
-    resp.status_code = status
-    return resp
-
-
 def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -71,40 +64,37 @@ def api_auth(scope: str = "read", roles: tuple[str, ...] | None = None):
     """API views: a bearer token (scope read|write) or a logged-in console user with a suitable role.
 
     Read needs any valid token or user; write needs a write token or a user whose role may change the
-    resource (`roles`, default admin and responder).
+    resource (`roles`, default admin and responder) — and, for a console session, the CSRF token in
+    ``X-CSRFToken``. Refusals are raised as ``ApiError`` (401/403), rendered by the API's blueprint.
     """
     write_roles = set(roles or ("responder",)) | {"admin"}
 
     def decorator(view):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
-            from ..services.users import find_token
-
             plaintext = _bearer()
             if plaintext is not None:
                 token = find_token(plaintext)
                 if token is None:
-                    return api_error(401, "unauthorized", "invalid or revoked API token")
+                    raise ApiError(401, "unauthorized", "invalid or revoked API token")
                 if scope == "write" and token.scope != "write":
-                    return api_error(403, "forbidden", "this token has read scope; write scope is required")
-                now = utcnow()
-                if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-                    token.last_used_at = now  # throttled: one write a minute per token
-                    db.session.commit()
+                    raise ApiError(403, "forbidden", "this token has read scope; write scope is required")
+                note_token_use(token)
                 g.api_token = token
                 g.actor = Actor(type="token", id=token.id, label=f"token:{token.name}", ip=request.remote_addr,
                                 role="admin" if token.scope == "write" else "viewer")
                 return view(*args, **kwargs)
             if current_user.is_authenticated:
-                if scope == "write" and current_user.role not in write_roles:
-                    return api_error(403, "forbidden", f"role {current_user.role} cannot change this")
+                if scope == "write":
+                    if current_user.role not in write_roles:
+                        raise ApiError(403, "forbidden", f"role {current_user.role} cannot change this")
+                    csrf.protect()  # a session cookie rides along on any request; the token does not
                 g.actor = actor_for_user()
                 return view(*args, **kwargs)
-            resp = api_error(401, "unauthorized", "authentication required: Authorization: Bearer <token>")
-            resp.headers["WWW-Authenticate"] = 'Bearer realm="statuspage"'
-            return resp
+            raise ApiError(401, "unauthorized", "authentication required: Authorization: Bearer <token>",
+                           headers={"WWW-Authenticate": 'Bearer realm="statuspage"'})
 
-        wrapped.api_scope = scope
+        # Read by the route walker (tests/incidents/test_every_route_is_guarded.py): who may write here.
         wrapped.write_roles = tuple(sorted(write_roles)) if scope == "write" else None
         return wrapped
 
@@ -126,14 +116,12 @@ def current_actor() -> Actor:
     return Actor(type="anonymous", label="anonymous", ip=request.remote_addr, role="viewer")
 
 
-def refuse_unknown_query(bp, allowed: dict[str, set[str]]) -> None:
-    """Answer 400 on query parameters a view does not understand, so a typo is never silently ignored."""
+def init_app(app: Flask) -> None:
+    """Who is asking is worked out per request, never carried over."""
 
-    @bp.before_request
-    def _known_query_parameters():
-        view = (request.endpoint or "").rpartition(".")[2]
-        unknown = set(request.args) - allowed.get(view, set())
-        if unknown:
-            return api_error(400, "invalid_request", "unknown query parameters",
-                             {k[:100]: "unknown parameter" for k in sorted(unknown)})
-        return None
+    @app.before_request
+    def _fresh_identity():
+        # `g` outlives a request when an app context is already pushed (tests, CLI); who is asking
+        # (the actor, the token, Flask-Login's cached user) never does.
+        for key in ("actor", "api_token", "_login_user"):
+            g.pop(key, None)

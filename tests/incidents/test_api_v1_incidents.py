@@ -112,7 +112,7 @@ def test_the_openapi_document_validates(client):
 def test_a_retry_after_a_crash_between_commit_and_stored_answer_does_not_duplicate(client, writer, monkeypatch):
     """The key commits with the incident: if the process dies before the answer is stored, the retry
     is told so (409) instead of creating the incident again; a key whose request changed nothing is free."""
-    from statuspage.web import api_v1
+    from statuspage.services import idempotency
 
     headers = {"Authorization": f"Bearer {writer}", "Idempotency-Key": "deploy-43"}
     body = {"incident": {"name": "Deploy failed", "components": {"api": "partial_outage"}}}
@@ -120,7 +120,7 @@ def test_a_retry_after_a_crash_between_commit_and_stored_answer_does_not_duplica
     def crash(*args, **kwargs):
         raise SystemExit("killed after the commit")  # the process dies here
 
-    monkeypatch.setattr(api_v1, "_store_response", crash)
+    monkeypatch.setattr(idempotency, "store_response", crash)
     with pytest.raises(SystemExit):
         client.post("/api/v1/incidents", headers=headers, json=body)
     monkeypatch.undo()

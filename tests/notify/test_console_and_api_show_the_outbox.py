@@ -71,7 +71,7 @@ def test_api_reads_the_outbox_and_manages_subscribers(app, client, smtp_server, 
     (msg,) = body["messages"]
     assert msg["id"] == row.id and msg["attempts"] == 1 and "550" in msg["last_error"]
     bad = client.get("/api/v1/outbox?status=lost", headers=auth_r)
-    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_query"
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_request"
     assert client.get("/api/v1/outbox?limit=0", headers=auth_r).status_code == 400
     assert client.get("/api/v1/outbox/999999", headers=auth_r).status_code == 404
 
@@ -86,7 +86,8 @@ def test_api_reads_the_outbox_and_manages_subscribers(app, client, smtp_server, 
     invalid = client.post("/api/v1/subscribers", json={"kind": "webhook", "url": "not a url"}, headers=auth_w)
     assert invalid.status_code == 422 and "url" in invalid.get_json()["error"]["fields"]
     invalid = client.post("/api/v1/subscribers", json={"kind": "pigeon"}, headers=auth_w)
-    assert invalid.status_code == 422
+    assert invalid.status_code == 400 and invalid.get_json()["error"]["fields"] == {
+        "kind": "must be one of webhook, email, not 'pigeon'"}
     email = client.post("/api/v1/subscribers", json={"kind": "email", "email": "new@customer.test"}, headers=auth_w)
     assert email.status_code == 202  # still double opt-in
     sub_id = subs_body["subscribers"][0]["id"]

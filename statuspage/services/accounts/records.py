@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from checks.validation import ErrorCollector
 
@@ -60,9 +60,9 @@ def get_account(external_id: str, *, include_archived: bool = False) -> Account 
     return acc
 
 
-def list_accounts(*, owner: str | None = None, tier: str | None = None, query: str | None = None,
-                  sort: str = "arr") -> list[Account]:
-    """Live accounts, filtered by owner email (owner or team member), tier or a name/id search.
+def accounts_query(*, owner: str | None = None, tier: str | None = None, query: str | None = None,
+                   sort: str = "arr") -> Select:
+    """Live accounts, filtered by owner email (owner or team member), tier or a name/id search, ordered.
 
     ``sort``: ``arr`` (largest first, the default), ``name``, ``renewal`` (soonest first).
     """
@@ -80,7 +80,13 @@ def list_accounts(*, owner: str | None = None, tier: str | None = None, query: s
         "name": (func.lower(Account.name), Account.id),
         "renewal": (Account.renewal_date.is_(None), Account.renewal_date, Account.id),
     }.get(sort, (Account.arr.desc(), func.lower(Account.name), Account.id))
-    return list(db.session.scalars(stmt.order_by(*order)))
+    return stmt.order_by(*order)
+
+
+def list_accounts(*, owner: str | None = None, tier: str | None = None, query: str | None = None,
+                  sort: str = "arr") -> list[Account]:
+    """Every account :func:`accounts_query` selects."""
+    return list(db.session.scalars(accounts_query(owner=owner, tier=tier, query=query, sort=sort)))
 
 
 def tiers() -> list[str]:
@@ -158,7 +164,7 @@ def create_account(data: dict[str, Any], *, actor: Actor, source: str = "api") -
 def update_account(acc: Account, data: dict[str, Any], *, actor: Actor, partial: bool = True) -> set[str]:
     """Change an account; with ``partial`` only the keys given change. Returns the changed field names.
 
-    The external id cannot change; accounts owned by the config file are read-only here.
+    The external id cannot change; accounts owned by the config file are read-only here. Commits.
     """
     if acc.source == "config":
         raise AccountError(f"account {acc.external_id!r} is managed by the config file; change it there",
@@ -182,7 +188,7 @@ def update_account(acc: Account, data: dict[str, Any], *, actor: Actor, partial:
 
 
 def archive_account(acc: Account, *, actor: Actor) -> None:
-    """Archive an account (history and outreach are kept); config-owned accounts are refused."""
+    """Archive an account (history and outreach are kept); config-owned accounts are refused. Commits."""
     if acc.source == "config":
         raise AccountError(f"account {acc.external_id!r} is managed by the config file; remove it there",
                            {"id": "managed by config"}, code="conflict")

@@ -2,7 +2,8 @@
 
 Precedence: an open, published incident that sets a status on the component wins; otherwise an
 in-progress maintenance makes it under_maintenance; otherwise it is what its checks say. Runs in the
-caller's transaction (incident, maintenance and check services commit).
+caller's transaction (incident, maintenance and check services commit), except :func:`set_manual_status`,
+an operator's action of its own, which commits.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ...models.constants import (
     OPEN_INCIDENT_STATUSES,
     worst_status,
 )
+from ..audit import Actor, record
 from ..page import bump_site_version
 
 
@@ -75,16 +77,24 @@ def set_check_status(comp: Component, status: str, now: dt.datetime | None = Non
     return recompute_component_status(comp, now, check_id=check_id)
 
 
-def set_manual_status(comp: Component, status: str, now: dt.datetime | None = None) -> bool:
-    """An operator sets a status by hand (no incident); it holds until checks next change it."""
+def set_manual_status(comp: Component, status: str, *, actor: Actor, now: dt.datetime | None = None) -> bool:
+    """An operator sets a status by hand (no incident); it holds until checks next change it.
+
+    An action of its own (not part of an incident's transaction): audits and commits. Returns whether the
+    effective status changed (an open incident or maintenance keeps precedence).
+    """
     if status not in COMPONENT_STATUSES:
         raise ValueError(f"unknown component status {status!r}")
     now = now or utcnow()
+    before = comp.status
     comp.check_status = status
-    if _override(comp) is None and (comp.status != status or comp.status_source != "manual"):
+    changed = _override(comp) is None and (comp.status != status or comp.status_source != "manual")
+    if changed:
         _write_interval(comp, status, "manual", now)
-        return True
-    return False
+    record(actor, "component.manual_status", "component", comp.slug, before={"status": before},
+           after={"status": status, "effective": comp.status})
+    db.session.commit()
+    return changed
 
 
 def _write_interval(comp: Component, status: str, source: str, now: dt.datetime, *,

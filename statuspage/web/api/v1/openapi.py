@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of /api/v1, kept next to the code it describes (web/api_v1.py).
+"""The OpenAPI 3.1 document of /api/v1, kept next to the code it describes (this package; shapes in serializers.py).
 
 A schemathesis run in tests/incidents checks that the server answers what this says.
 """
@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models.constants import COMPONENT_STATUSES
-from ..services.incidents.lifecycle import DECLARABLE_IMPACTS, INCIDENT_FLOW, KEY_TIMESTAMPS
-from ..services.incidents.postmortems import ACTION_STATUSES, SECTION_KEYS
+from ....models.constants import COMPONENT_STATUSES, OUTBOX_STATUSES
+from ....services.incidents.lifecycle import DECLARABLE_IMPACTS, INCIDENT_FLOW, KEY_TIMESTAMPS
+from ....services.incidents.postmortems import ACTION_STATUSES, SECTION_KEYS
+from ....services.notifications.subscriptions import WEBHOOK_FORMATS
+from ..toolkit import ARRAYS, CODES, ENVELOPES, Paging
 
 TS = {"type": ["string", "null"], "format": "date-time"}
 STR_N = {"type": ["string", "null"]}
@@ -27,16 +29,31 @@ def _obj(props: dict[str, Any], required: list[str] | None = None, extra: bool =
 
 
 ERROR = _obj({"error": _obj({
-    "code": {"type": "string"}, "message": {"type": "string"},
+    "code": {"type": "string", "enum": list(CODES)}, "message": {"type": "string"},
     "fields": {"type": "object", "additionalProperties": {"type": "string"}}},
     ["code", "message", "fields"])}, ["error"])
 
-PAGE_PARAMS = [
-    {"name": "page", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
-    {"name": "per_page", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}},
-]
+
+
+def _page_params(paging: Paging) -> list[dict[str, Any]]:
+    alias = "Alias kept for clients of the older limit/offset lists; do not combine with page/per_page."
+    return [
+        {"name": "page", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
+        {"name": "per_page", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": paging.maximum, "default": paging.default}},
+        {"name": "limit", "in": "query", "required": False, "description": f"{alias} Like per_page.",
+         "schema": {"type": "integer", "minimum": 1, "maximum": paging.maximum}},
+        {"name": "offset", "in": "query", "required": False, "description": f"{alias} Items to skip.",
+         "schema": {"type": "integer", "minimum": 0, "maximum": 10**9}},
+    ]
+
+
+PAGE_PARAMS = _page_params(ARRAYS)
+ENVELOPE_PAGE_PARAMS = _page_params(ENVELOPES)
+PAGE_HEADERS = {"Link": {"schema": {"type": "string"}, "description": "RFC 8288 links: first, prev, next, last"},
+                "X-Total-Count": {"schema": {"type": "string", "pattern": "^[0-9]+$"},
+                                  "description": "Number of items over all pages"}}
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
                "description": "Retrying a POST with the same key and body replays the first response "
                               "(header `Idempotent-Replayed: true`); the same key with another body is refused "
@@ -65,11 +82,13 @@ def _ok(schema: dict[str, Any], code: int = 200, description: str = "OK") -> dic
 
 def _list(name: str) -> dict[str, Any]:
     return {"200": {"description": "One page, as an array; see the Link and X-Total-Count headers.",
-                    "headers": {"Link": {"schema": {"type": "string"},
-                                         "description": "RFC 8288 links: first, prev, next, last"},
-                                "X-Total-Count": {"schema": {"type": "string", "pattern": "^[0-9]+$"},
-                                                  "description": "Number of items over all pages"}},
+                    "headers": PAGE_HEADERS,
                     "content": {"application/json": {"schema": {"type": "array", "items": _ref(name)}}}}}
+
+
+def _enveloped_list(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"200": {"description": "One page, inside an object; see the Link and X-Total-Count headers.",
+                    "headers": PAGE_HEADERS, "content": {"application/json": {"schema": schema}}}}
 
 
 def _get(summary: str, responses: dict, params: list | None = None, tag: str = "") -> dict[str, Any]:
@@ -149,19 +168,23 @@ SCHEMAS: dict[str, Any] = {
                         "status": {"type": "string", "enum": list(ACTION_STATUSES)}, "link": STR_N},
                        ["id", "title", "status"]),
     "Subscriber": _obj({
-        "id": {"type": "integer"}, "kind": {"type": "string"}, "email": STR_N, "webhook_url": STR_N,
+        "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["email", "webhook"]}, "email": STR_N,
+        "url": STR_N, "format": {"type": ["string", "null"], "enum": [*WEBHOOK_FORMATS, None]},
         "state": {"type": "string", "enum": ["pending", "active", "unsubscribed", "quarantined"]},
-        "all_components": {"type": "boolean"}, "components": {"type": "array", "items": {"type": "string"}},
-        "created_at": TS, "confirmed_at": TS, "unsubscribed_at": TS, "quarantined_at": TS},
+        "components": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"const": "all"}]},
+        "created_at": TS, "confirmed_at": TS, "unsubscribed_at": TS, "quarantined_at": TS,
+        "failure_count": {"type": ["integer", "null"]}, "last_error": STR_N,
+        "secret": {"type": "string", "description": "a new webhook's signing secret, in the 201 answer only"}},
         ["id", "kind", "state", "components"]),
     "Account": _obj({
         "id": {"type": "string"}, "name": {"type": "string"}, "arr": {"type": "number"}, "tier": STR_N,
         "renewal_date": {"type": ["string", "null"], "format": "date"}, "sla_target": {"type": ["number", "null"]},
-        "owner": STR_N, "components": {"type": "array", "items": {"type": "string"}},
-        "team": {"type": "array", "items": {"type": "string"}},
-        "contacts": {"type": "array", "items": _obj({"email": {"type": "string"}, "name": STR_N,
-                                                     "notify": {"type": "string"}}, ["email"])},
-        "archived": {"type": "boolean"}}, ["id", "name", "components"]),
+        "owner": STR_N, "team": {"type": "array", "items": {"type": "string"}},
+        "components": {"type": "array", "items": {"type": "string"}},
+        "contacts": {"type": "array", "items": _obj({"email": {"type": "string"}, "name": STR_N, "role": STR_N,
+                                                     "notify": {"type": "string"}}, ["email", "notify"])},
+        "source": {"type": "string", "enum": ["config", "import", "api"]}, "archived": {"type": "boolean"},
+        "updated_at": {"type": ["string", "null"]}}, ["id", "name", "components", "source", "archived"]),
 }
 
 NAME = {"type": "string", "minLength": 1, "maxLength": 300, "pattern": r"\S"}
@@ -219,14 +242,20 @@ COMPONENT_PATCH = _obj({"component": _obj({"status": COMPONENT_STATUS}, ["status
 
 ENVELOPE = {"type": "object"}
 ENVELOPE_IN = {"type": "object"}
-SUBSCRIBER_CREATE = _obj({"kind": {"type": "string", "enum": ["webhook", "email"]},
-                          "url": {"type": "string", "maxLength": 1000}, "email": {"type": "string"},
-                          "format": {"type": "string", "enum": ["statuspage", "slack"]},
-                          "components": {"type": "array", "items": {"type": "string"}}}, extra=True)
+SUBSCRIBER_CREATE = _obj({"kind": {"type": "string", "enum": ["webhook", "email"], "default": "webhook"},
+                          "url": {"type": "string", "maxLength": 1000}, "email": {"type": "string", "maxLength": 320},
+                          "format": {"type": "string", "enum": list(WEBHOOK_FORMATS)},
+                          "components": {"type": "array", "items": {"type": "string"}, "maxItems": 500}})
+SUBSCRIBERS = _obj({"total": {"type": "integer"}, "subscribers": {"type": "array", "items": _ref("Subscriber")}},
+                   ["total", "subscribers"])
+OUTBOX = _obj({"counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+               "messages": {"type": "array", "items": {"type": "object"}}}, ["counts", "messages"])
+ACCOUNTS = _obj({"accounts": {"type": "array", "items": _ref("Account")}}, ["accounts"])
 
 
-def _query(name: str, kind: str = "string") -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+def _query(name: str, kind: str = "string", enum: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": kind, **({"enum": enum} if enum else {})}
+    return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
 def _int_path(name: str) -> dict[str, Any]:
@@ -295,9 +324,10 @@ def build_spec() -> dict[str, Any]:
                             _ok(_ref("Incident")), pid, "maintenance")},
         # Subscribers, the outbox, accounts and SLA reports answer with envelopes (objects), not arrays.
         "/api/v1/subscribers": {
-            "get": _get("List subscribers (filters: state, kind, q; paging: limit, offset)", _ok(ENVELOPE),
-                        [_query("state"), _query("kind"), _query("q"), _query("limit", "integer"),
-                         _query("offset", "integer")], "subscribers"),
+            "get": _get("List subscribers (filters: state, kind, q)", _enveloped_list(SUBSCRIBERS),
+                        [_query("state", enum=["active", "pending", "unsubscribed", "quarantined"]),
+                         _query("kind", enum=["email", "webhook"]), _query("q"), *ENVELOPE_PAGE_PARAMS],
+                        "subscribers"),
             "post": _write("Add a webhook subscriber (secret shown once) or request an email subscription "
                            "(confirmed by mail)", SUBSCRIBER_CREATE, {**_ok(_ref("Subscriber"), 201, "Created"),
                                                                       **_ok(ENVELOPE, 202, "Accepted")},
@@ -308,31 +338,38 @@ def build_spec() -> dict[str, Any]:
                              "subscribers")},
         "/api/v1/outbox": {"get": _get(
             "Outbox rows, newest first, with counts per status (filters: status, subscriber_id, incident_id)",
-            _ok(ENVELOPE), [_query("status"), _query("subscriber_id"), _query("incident_id"),
-                            _query("limit", "integer"), _query("offset", "integer")], "subscribers")},
+            _enveloped_list(OUTBOX), [_query("status", enum=list(OUTBOX_STATUSES)),
+                                      _query("subscriber_id", "integer"), _query("incident_id", "integer"),
+                                      *ENVELOPE_PAGE_PARAMS], "subscribers")},
         "/api/v1/outbox/{row_id}": {"get": _get("One outbox row: state, attempts, last error", _ok(ENVELOPE),
                                                 [_int_path("row_id")], "subscribers")},
         "/api/v1/outbox/{row_id}/retry": {"post": _write("Retry a failed row now", None, _ok(ENVELOPE),
                                                          [_int_path("row_id")], "subscribers")},
         "/api/v1/accounts": {
             "get": _get("List customer accounts (filters: owner, tier, q; sort: arr, name or renewal)",
-                        _ok(ENVELOPE), [_query("owner"), _query("tier"), _query("q"), _query("sort")], "accounts"),
-            "post": _write("Create or update an account by its CRM id", ENVELOPE_IN, _ok(ENVELOPE, 201, "Created"),
-                           None, "accounts")},
+                        _enveloped_list(ACCOUNTS), [_query("owner"), _query("tier"), _query("q"),
+                                                    _query("sort", enum=["arr", "name", "renewal"]),
+                                                    *ENVELOPE_PAGE_PARAMS], "accounts"),
+            "post": _write("Create an account (the config file's shape; its id is the CRM id)", ENVELOPE_IN,
+                           _ok(_ref("Account"), 201, "Created"), None, "accounts")},
         "/api/v1/accounts/{external_id}": {
-            "get": _get("Get an account by its CRM id", _ok(ENVELOPE), [_path_param("external_id")], "accounts"),
-            "patch": _write("Change an account's fields", ENVELOPE_IN, _ok(ENVELOPE), [_path_param("external_id")],
-                            "accounts"),
-            "delete": _write("Archive an account", None, _ok(ENVELOPE), [_path_param("external_id")],
-                             "accounts")},
+            "get": _get("Get an account by its CRM id", _ok(_ref("Account")), [_path_param("external_id")],
+                        "accounts"),
+            "patch": _write("Change the fields given", ENVELOPE_IN, _ok(_ref("Account")),
+                            [_path_param("external_id")], "accounts"),
+            "put": _write("Replace the account's fields", ENVELOPE_IN, _ok(_ref("Account")),
+                          [_path_param("external_id")], "accounts"),
+            "delete": _write("Archive an account", None, {"204": {"description": "Archived"}},
+                             [_path_param("external_id")], "accounts")},
         "/api/v1/incidents/{public_id}/affected-accounts": {"get": _get(
             "Accounts using an affected component: ARR, tier, renewal, owner, outage minutes; ARR at risk",
             _ok(ENVELOPE), pid, "accounts")},
-        "/api/v1/sla": {"get": _get("SLA report per account for a period (from, to: dates; account)",
-                                    _ok(ENVELOPE), [_query("from"), _query("to"), _query("account"), _query("format")],
-                                    "accounts")},
-        "/api/v1/sla/at-risk": {"get": _get("Accounts at risk, largest ARR first, with the reasons",
-                                            _ok(ENVELOPE), [], "accounts")},
+        "/api/v1/sla": {"get": _get("SLA report per account for a period (from, to: dates; account: repeatable)",
+                                    _ok(ENVELOPE), [_query("from"), _query("to"), _query("account"),
+                                                    _query("format", enum=["json"])], "accounts")},
+        "/api/v1/sla/at-risk": {"get": _get("Accounts at risk, largest ARR first, with the reasons (owner: "
+                                            "accounts this person owns or is on the team of)",
+                                            _ok(ENVELOPE), [_query("owner")], "accounts")},
     }
     return {
         "openapi": "3.1.0",
@@ -340,12 +377,19 @@ def build_spec() -> dict[str, Any]:
                  "description": (
                      "Authenticate with `Authorization: Bearer <token>` or `Authorization: OAuth <token>` "
                      "(Statuspage's scheme). Read endpoints take a read or write token; changes need a write "
-                     "token. Writes need `Content-Type: application/json`. Lists are JSON arrays paginated "
-                     "with `page` and `per_page` (at most 100); the `Link` header (RFC 8288) has first/prev/"
-                     "next/last and `X-Total-Count` the total. Every error is "
-                     "`{\"error\": {\"code\", \"message\", \"fields\"}}` with a 4xx status: 400 malformed "
-                     "input, 401 no or bad token, 403 read token or role, 404 unknown object, 409 conflicting "
-                     "state, 415 not JSON, 422 valid JSON that breaks a rule. POSTs honour `Idempotency-Key`.")},
+                     "token (a console session writing here sends `X-CSRFToken`). Writes need "
+                     "`Content-Type: application/json`. Every list pages with `page` and `per_page` "
+                     "(`limit`/`offset` are accepted as aliases); the `Link` header (RFC 8288) has first/prev/"
+                     "next/last and `X-Total-Count` the total. Most lists are JSON arrays (at most 100 per "
+                     "page); subscribers, the outbox and accounts answer inside an object (at most 500 per "
+                     "page). A query parameter a route does not list is refused. Every error is "
+                     "`{\"error\": {\"code\", \"message\", \"fields\"}}` with a 4xx status and one code "
+                     "per situation: 400 `invalid_request` (malformed input: not JSON, not an object, an "
+                     "unknown or mistyped field or query parameter; `fields` names each), 401 `unauthorized`, "
+                     "403 `forbidden`, 404 `not_found`, 405 `method_not_allowed`, 409 `conflict`, 415 "
+                     "`unsupported_media_type`, 422 `validation_failed` (well-formed input that breaks a rule), "
+                     "and for `Idempotency-Key` on POSTs 422 `idempotency_key_reused` and 409 "
+                     "`idempotency_key_in_flight`.")},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "components": {
