@@ -137,6 +137,25 @@ def note_token_use(token: ApiToken, now: dt.datetime | None = None) -> None:
         db.session.commit()
 
 
+def record_login(user: User, *, actor: Actor) -> None:
+    """A person signed in: when (shown on the users page), and the audit row. Commits."""
+    user.last_login_at = utcnow()
+    record(actor, "auth.login", "user", user.id)
+    db.session.commit()
+
+
+def record_failed_login(email: str, *, ip: str | None) -> None:
+    """A sign-in with a wrong email or password, audited under the address that was tried. Commits."""
+    record(Actor(type="anonymous", label=email.strip().lower()[:320], ip=ip), "auth.login_failed", "user", None)
+    db.session.commit()
+
+
+def record_logout(user: User, *, actor: Actor) -> None:
+    """A person signed out. Commits."""
+    record(actor, "auth.logout", "user", user.id)
+    db.session.commit()
+
+
 def revoke_token(token: ApiToken, *, actor: Actor) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()

@@ -8,12 +8,18 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from ..db import utcnow
 from ..extensions import db, limiter, login_manager
 from ..models import User
-from ..services.audit import Actor, record
 from ..services.page import get_page
-from ..services.users import MIN_PASSWORD, UserError, authenticate, change_password
+from ..services.users import (
+    MIN_PASSWORD,
+    UserError,
+    authenticate,
+    change_password,
+    record_failed_login,
+    record_login,
+    record_logout,
+)
 from .authz import EVERYONE, actor_for_user, require_role, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -55,17 +61,13 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is None:
-            record(Actor(type="anonymous", label=form.email.data.strip().lower()[:320], ip=request.remote_addr),
-                   "auth.login_failed", "user", None)
-            db.session.commit()
+            record_failed_login(form.email.data, ip=request.remote_addr)
             flash("Wrong email or password.", "error")
         else:
             session.clear()  # no fixation: a fresh session for the signed-in person
             g.pop("csrf_token", None)  # the cached token belonged to the old session
             login_user(user)
-            user.last_login_at = utcnow()
-            record(actor_for_user(), "auth.login", "user", user.id)
-            db.session.commit()
+            record_login(user, actor=actor_for_user())
             return redirect(safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
@@ -76,8 +78,7 @@ def login():
 @bp.post("/logout")
 @require_role(*EVERYONE)
 def logout():
-    record(actor_for_user(), "auth.logout", "user", current_user.id)
-    db.session.commit()
+    record_logout(current_user, actor=actor_for_user())
     logout_user()
     session.clear()
     g.pop("csrf_token", None)
