@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from checks.validation import ErrorCollector, Fields
 
-from ...extensions import db
+from ...extensions import csrf, db
 
 # The one set of error codes, each with its status. Pick by situation, not by endpoint.
 CODES: dict[str, int] = {
@@ -291,7 +291,11 @@ def install(bp: Blueprint, render: Renderer = render_error,
     """Give ``bp`` the query guard and error handlers; ``translations`` turn service errors into ApiErrors.
 
     Whatever is refused, the request's transaction is rolled back first: a refused request changes nothing.
+    ``render`` also answers errors no view raised under the blueprint's URL prefix (an unknown path, a
+    wrong method): see :func:`install_api_fallbacks`. Token clients send no CSRF token: the blueprint is
+    exempt from the form check, and ``authz.api_auth`` asks a console session's writes for ``X-CSRFToken``.
     """
+    csrf.exempt(bp)
     bp.before_request(refuse_unknown_query)
 
     def handler(convert: Callable[[Any], ApiError]) -> Callable[[Any], Response]:
@@ -305,19 +309,30 @@ def install(bp: Blueprint, render: Renderer = render_error,
     bp.register_error_handler(HTTPException, handler(ApiError.from_http))
     for exc_type, convert in (translations or {}).items():
         bp.register_error_handler(exc_type, handler(convert))
+    bp.record_once(lambda state: state.app.extensions.setdefault(_RENDERERS, {}).__setitem__(
+        state.url_prefix or bp.url_prefix or "/", render))
+
+
+_RENDERERS = "statuspage.api_renderers"  # app.extensions key: URL prefix → renderer
+
+
+def _renderer_for(path: str) -> Renderer:
+    renderers: dict[str, Renderer] = current_app.extensions.get(_RENDERERS, {})
+    prefix = max((p for p in renderers if path == p or path.startswith(p.rstrip("/") + "/")), key=len, default=None)
+    return renderers[prefix] if prefix is not None else render_error
 
 
 def install_api_fallbacks(app: Flask) -> None:
-    """Under /api/ every HTTP error is JSON in the /api/v1 shape (paths no blueprint matched included)."""
+    """Under /api/ every HTTP error is JSON: in the shape of the API whose prefix the path is under (the
+    /api/v1 shape elsewhere), paths no route matched included."""
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if not request.path.startswith("/api/"):
             return exc
-        return render_error(ApiError.from_http(exc))
+        return _renderer_for(request.path)(ApiError.from_http(exc))
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         db.session.rollback()
-        return render_error(exc)
-
+        return _renderer_for(request.path)(exc)

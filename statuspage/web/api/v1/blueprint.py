@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ....extensions import csrf
 from ..service_errors import SERVICE_ERRORS
 from ..toolkit import install, render_error
 from .openapi import build_spec
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-# Token clients send no CSRF token; a console session writing here must (checked in authz.api_auth).
-csrf.exempt(bp)
 install(bp, render_error, SERVICE_ERRORS)
 
 
