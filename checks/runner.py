@@ -1,41 +1,56 @@
-"""Run many probes concurrently in a thread pool, each under its own hard deadline.
+"""Thousands of probes in flight on one event loop, each under its own hard deadline.
 
-Each worker thread keeps its own HTTP sessions (see ``checks.probes.http``),
-so nothing but the shared, read-only TLS contexts crosses threads.
+:class:`Engine` is the asyncio core: it admits at most ``max_in_flight``
+probes at once and, when more are waiting, lets the most overdue one in first
+(the lowest ``priority``, e.g. the scheduled slot time) — a hanging target
+holds one slot for its timeout, never a thread, and never delays anything
+while slots are free. :class:`Runner` is the synchronous face for code that
+lives in threads (the worker's scheduler, scripts): it runs an engine on an
+event loop in a thread of its own and hands back ``concurrent.futures``.
+
+Both re-probe a check at once on its *first* failure when the spec asks for
+it (:func:`probe_with_reprobe`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 
-from checks.probes import run_probe
+from checks.probes import HostResolver, ProbeSession, probe
 from checks.result import ProbeResult
 from checks.spec import CheckSpec
 
-__all__ = ["Runner", "probe_with_reprobe"]
+__all__ = ["DEFAULT_MAX_IN_FLIGHT", "Engine", "EngineStats", "Runner", "probe_with_reprobe"]
 
-ProbeFunction = Callable[[CheckSpec], ProbeResult]
+DEFAULT_MAX_IN_FLIGHT = 2000
+
+ProbeFunction = Callable[[CheckSpec], Awaitable[ProbeResult]]
 
 
-def probe_with_reprobe(
-    spec: CheckSpec, *, previous_outcome: str | None = None, probe: ProbeFunction | None = None
+async def probe_with_reprobe(
+    spec: CheckSpec, run: ProbeFunction, *, previous_outcome: str | None = None
 ) -> ProbeResult:
-    """Probe ``spec``; on a *first* failure, probe once more at once if ``spec.reprobe_on_failure``.
+    """Probe ``spec`` with ``run``; on a *first* failure, probe once more at once if ``spec.reprobe_on_failure``.
 
     A first failure is a non-up result when the previous outcome was up or
     unknown (``None``): a blip that the second probe does not confirm is then
     reported as the second probe's result, flagged ``reprobed`` and with the
-    first attempt's message kept in ``observed["first_attempt"]``. Never raises.
+    first attempt's message kept in ``observed["first_attempt"]``. Never raises
+    (but can be cancelled).
     """
-    run = probe or _default_probe
-    result = _safe(run, spec)
+    result = await _safe(run, spec)
     if spec.reprobe_on_failure and result.outcome != "up" and previous_outcome in (None, "up"):
         first = result
-        result = _safe(run, spec)
+        result = await _safe(run, spec)
         result.reprobed = True
         result.observed = {
             **result.observed,
@@ -44,14 +59,10 @@ def probe_with_reprobe(
     return result
 
 
-def _default_probe(spec: CheckSpec) -> ProbeResult:
-    return run_probe(spec)
-
-
-def _safe(run: ProbeFunction, spec: CheckSpec) -> ProbeResult:
+async def _safe(run: ProbeFunction, spec: CheckSpec) -> ProbeResult:
     try:
-        return run(spec)
-    except Exception as exc:  # run_probe never raises; a substitute probe might
+        return await run(spec)
+    except Exception as exc:  # the built-in probes never raise; a substitute might
         return ProbeResult(
             outcome="down",
             error_class="internal",
@@ -61,44 +72,206 @@ def _safe(run: ProbeFunction, spec: CheckSpec) -> ProbeResult:
         )
 
 
+@dataclass(frozen=True)
+class EngineStats:
+    """A snapshot of the engine's load.
+
+    ``waiting`` probes are admitted but held back because ``in_flight`` is at
+    ``max_in_flight``: the engine is saturated while it is above zero.
+    ``oldest_wait_s`` is how long the longest-waiting one has waited.
+    """
+
+    in_flight: int
+    waiting: int
+    max_in_flight: int
+    oldest_wait_s: float
+    started: int
+    finished: int
+
+    @property
+    def saturated(self) -> bool:
+        """True while probes wait for a free slot."""
+        return self.waiting > 0
+
+
+class Engine:
+    """Runs probes on the current event loop, at most ``max_in_flight`` at once, most overdue first.
+
+    Use ``async with Engine(...) as engine`` (or :meth:`close`) on the loop
+    that runs the probes. ``probe`` replaces the network probe (a seam for
+    tests); ``resolver`` is the host resolver (default: the system's DNS).
+    """
+
+    def __init__(
+        self,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        *,
+        probe: ProbeFunction | None = None,
+        resolver: HostResolver | None = None,
+    ) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self.max_in_flight = max_in_flight
+        self.session = ProbeSession(resolver)
+        self._probe = probe
+        self._in_flight = 0
+        self._waiters: list[tuple[float, int, float, asyncio.Future[None]]] = []  # (priority, seq, since, gate)
+        self._seq = itertools.count()
+        self.started = 0
+        self.finished = 0
+
+    async def run(
+        self, spec: CheckSpec, *, previous_outcome: str | None = None, priority: float | None = None
+    ) -> ProbeResult:
+        """Probe ``spec`` (with re-probe on first failure) once a slot is free; never raises.
+
+        ``priority``: the lower, the sooner it gets a slot when the engine is
+        saturated (default: the time of the call, i.e. first come first served).
+        """
+        await self._admit(time.time() if priority is None else priority)
+        self.started += 1
+        try:
+            return await probe_with_reprobe(spec, self._probe or self._network_probe, previous_outcome=previous_outcome)
+        finally:
+            self.finished += 1
+            self._release()
+
+    async def _network_probe(self, spec: CheckSpec) -> ProbeResult:
+        return await probe(spec, self.session)
+
+    async def _admit(self, priority: float) -> None:
+        if self._in_flight < self.max_in_flight and not self._waiters:
+            self._in_flight += 1
+            return
+        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._seq), time.monotonic(), gate))
+        try:
+            await gate  # _release hands its slot over (in_flight stays counted)
+        except asyncio.CancelledError:
+            if gate.done() and not gate.cancelled():
+                self._release()  # the slot was handed to us just as we were cancelled: pass it on
+            raise
+
+    def _release(self) -> None:
+        while self._waiters:
+            _, _, _, gate = heapq.heappop(self._waiters)
+            if not gate.done():
+                gate.set_result(None)
+                return
+        self._in_flight -= 1
+
+    def stats(self) -> EngineStats:
+        """How loaded the engine is right now (cheap; call it from the loop's thread)."""
+        waiting = [w for w in self._waiters if not w[3].done()]
+        oldest = min((w[2] for w in waiting), default=None)
+        return EngineStats(
+            in_flight=self._in_flight,
+            waiting=len(waiting),
+            max_in_flight=self.max_in_flight,
+            oldest_wait_s=(time.monotonic() - oldest) if oldest is not None else 0.0,
+            started=self.started,
+            finished=self.finished,
+        )
+
+    async def close(self) -> None:
+        """Close the shared HTTP session (probes still running fail as cancelled connections)."""
+        await self.session.close()
+
+    async def __aenter__(self) -> Engine:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
 class Runner:
-    """A pool of probe workers.
+    """An :class:`Engine` on an event loop in its own thread, for callers that are not async.
 
     ``run(specs)`` probes a batch and returns results in order;
     ``run_iter(specs)`` yields ``(spec, result)`` as probes finish; ``submit``
-    returns a future for a scheduler loop that feeds work continuously. Use
-    it as a context manager, or call :meth:`close`.
+    returns a future for a scheduler that feeds work continuously, optionally
+    to start at a given wall-clock time. Use it as a context manager, or call
+    :meth:`close`.
     """
 
-    def __init__(self, max_workers: int = 32, *, probe: ProbeFunction | None = None) -> None:
-        self.max_workers = max_workers
-        self._probe = probe
-        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="checks-probe")
+    def __init__(
+        self,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        *,
+        probe: ProbeFunction | None = None,
+        resolver: HostResolver | None = None,
+    ) -> None:
+        self.max_in_flight = max_in_flight
+        self._loop = asyncio.new_event_loop()
+        self._engine = Engine(max_in_flight, probe=probe, resolver=resolver)
+        self._submitted = 0
+        self._done = 0
         self._lock = threading.Lock()
-        self._in_flight = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop.run_forever, name="checks-event-loop", daemon=True)
+        self._thread.start()
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (touch it only from the loop, e.g. through :meth:`call`)."""
+        return self._engine
 
     @property
     def in_flight(self) -> int:
-        """Probes submitted and not yet finished."""
-        return self._in_flight
-
-    def submit(self, spec: CheckSpec, *, previous_outcome: str | None = None) -> Future[ProbeResult]:
-        """Queue one probe; the future resolves to its :class:`ProbeResult` (never to an exception)."""
+        """Probes submitted and not yet finished (including those waiting for their start time or a slot)."""
         with self._lock:
-            self._in_flight += 1
-        future = self._executor.submit(
-            probe_with_reprobe, spec, previous_outcome=previous_outcome, probe=self._probe
-        )
-        future.add_done_callback(self._done)
+            return self._submitted - self._done
+
+    def submit(
+        self,
+        spec: CheckSpec,
+        *,
+        previous_outcome: str | None = None,
+        start_at: float | None = None,
+        priority: float | None = None,
+    ) -> Future[ProbeResult]:
+        """Queue one probe; the future resolves to its :class:`ProbeResult` (never to an exception).
+
+        ``start_at`` (a ``time.time()`` value) holds the probe until then, on
+        the loop — no thread waits. ``priority`` orders probes waiting for a
+        slot (default: ``start_at``, so the most overdue goes first).
+        """
+        if self._closed:
+            raise RuntimeError("the runner is closed")
+        with self._lock:
+            self._submitted += 1
+        order = priority if priority is not None else start_at
+        future = asyncio.run_coroutine_threadsafe(self._one(spec, previous_outcome, start_at, order), self._loop)
+        future.add_done_callback(self._count_done)
         return future
 
-    def _done(self, _: Future[ProbeResult]) -> None:
-        with self._lock:
-            self._in_flight -= 1
+    async def _one(
+        self, spec: CheckSpec, previous_outcome: str | None, start_at: float | None, priority: float | None
+    ) -> ProbeResult:
+        if start_at is not None:
+            delay = start_at - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        return await self._engine.run(spec, previous_outcome=previous_outcome, priority=priority)
 
-    def run(
-        self, specs: Iterable[CheckSpec], *, previous: Mapping[str, str] | None = None
-    ) -> list[ProbeResult]:
+    def _count_done(self, _: Future[ProbeResult]) -> None:
+        with self._lock:
+            self._done += 1
+
+    def stats(self, timeout: float = 5.0) -> EngineStats:
+        """The engine's :class:`EngineStats`, read on its loop."""
+
+        async def read() -> EngineStats:
+            return self._engine.stats()
+
+        return asyncio.run_coroutine_threadsafe(read(), self._loop).result(timeout)
+
+    def run(self, specs: Iterable[CheckSpec], *, previous: Mapping[str, str] | None = None) -> list[ProbeResult]:
         """Probe every spec concurrently; return the results in the order of ``specs``.
 
         ``previous`` maps check id to its last outcome (for re-probe on first failure).
@@ -120,9 +293,33 @@ class Runner:
             for future in done:
                 yield pending.pop(future), future.result()
 
-    def close(self, wait: bool = True) -> None:
-        """Stop accepting work; with ``wait``, let running probes finish (each is deadline-bound)."""
-        self._executor.shutdown(wait=wait, cancel_futures=not wait)
+    def close(self, wait: bool = True, timeout: float = 150.0) -> None:
+        """Stop the loop; with ``wait``, let submitted probes finish first (each is deadline-bound).
+
+        Without ``wait`` (or after ``timeout``), probes still running are
+        cancelled and their futures end as cancelled.
+        """
+        if self._closed:
+            return
+        self._closed = True
+
+        async def shutdown() -> None:
+            current = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not current]
+            if tasks and wait:
+                _, pending = await asyncio.wait(tasks, timeout=timeout)
+            else:
+                pending = set(tasks)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+            await self._engine.close()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
 
     def __enter__(self) -> Runner:
         return self

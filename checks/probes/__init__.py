@@ -1,22 +1,40 @@
-"""Probes, one module per kind; :func:`run_probe` dispatches and guarantees a result."""
+"""Probes, one module per kind, all on asyncio; :func:`probe` dispatches and guarantees a result.
+
+:func:`probe` runs on an event loop with a shared :class:`ProbeSession` (the
+runner's); :func:`run_probe` is the synchronous wrapper for one-off use (the
+``statuspage checks run-once`` command, tests): it starts a loop and a session
+for the one probe.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from checks.probes._net import HostResolver
 from checks.probes._tls import set_ca_bundle
 from checks.probes.dns import probe_dns
 from checks.probes.heartbeat import evaluate_heartbeat, heartbeat_due_at
 from checks.probes.http import probe_http
+from checks.probes.session import ProbeSession
 from checks.probes.tcp import probe_tcp
 from checks.probes.tls import probe_tls
 from checks.result import ProbeResult
 from checks.spec import CheckSpec
 
-__all__ = ["PROBES", "evaluate_heartbeat", "heartbeat_due_at", "run_probe", "set_ca_bundle"]
+__all__ = [
+    "PROBES",
+    "HostResolver",
+    "ProbeSession",
+    "evaluate_heartbeat",
+    "heartbeat_due_at",
+    "probe",
+    "run_probe",
+    "set_ca_bundle",
+]
 
-PROBES: dict[str, Callable[..., ProbeResult]] = {
+PROBES: dict[str, Callable[..., Awaitable[ProbeResult]]] = {
     "http": probe_http,
     "tcp": probe_tcp,
     "dns": probe_dns,
@@ -24,16 +42,16 @@ PROBES: dict[str, Callable[..., ProbeResult]] = {
 }
 
 
-def run_probe(spec: CheckSpec, *, now: datetime | None = None) -> ProbeResult:
-    """Probe ``spec`` once and return its result; never raises.
+async def probe(spec: CheckSpec, session: ProbeSession, *, now: datetime | None = None) -> ProbeResult:
+    """Probe ``spec`` once on the running loop and return its result; never raises (but can be cancelled).
 
     ``now`` is the wall-clock time to stamp the result with and to compute
     certificate expiry against (default: the current UTC time). Heartbeat
     checks are not probed: use :func:`evaluate_heartbeat`.
     """
     checked_at = now or datetime.now(UTC)
-    probe = PROBES.get(spec.kind)
-    if probe is None:
+    run = PROBES.get(spec.kind)
+    if run is None:
         result = ProbeResult(
             outcome="down",
             error_class="internal",
@@ -42,9 +60,23 @@ def run_probe(spec: CheckSpec, *, now: datetime | None = None) -> ProbeResult:
         )
     else:
         try:
-            result = probe(spec, now=checked_at)
+            result = await run(spec, session, now=checked_at)
         except Exception as exc:  # the last line of defence: a probe never raises
             result = ProbeResult(outcome="down", error_class="internal", message=f"{type(exc).__name__}: {exc}")
     result.check_id = spec.id
     result.checked_at = checked_at
     return result
+
+
+def run_probe(spec: CheckSpec, *, now: datetime | None = None, resolver: HostResolver | None = None) -> ProbeResult:
+    """Probe ``spec`` once, synchronously, on a loop of its own; never raises.
+
+    For one-off probes outside the runner. It must not be called from a
+    thread that runs an event loop (await :func:`probe` there).
+    """
+
+    async def one() -> ProbeResult:
+        async with ProbeSession(resolver) as session:
+            return await probe(spec, session, now=now)
+
+    return asyncio.run(one())

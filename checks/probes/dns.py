@@ -1,20 +1,26 @@
-"""DNS probe: one query (UDP, TCP on truncation) with the response code and answers as facts."""
+"""DNS probe on dnspython's asyncio API: one query (UDP, TCP on truncation); response code and answers as facts.
+
+A DNS server that never answers costs this probe its timeout and nothing else: the
+query waits on the event loop, not in a thread.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from functools import lru_cache
 
+import dns.asyncquery
 import dns.exception
 import dns.message
 import dns.name
-import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
 from checks.conditions import Observation, evaluate_conditions
+from checks.probes.session import ProbeSession
 from checks.result import ProbeResult, decide
 from checks.spec import CheckSpec
 
@@ -30,7 +36,7 @@ def _system_nameservers() -> tuple[str, ...]:
         return ()
 
 
-def probe_dns(spec: CheckSpec, *, now: datetime | None = None) -> ProbeResult:
+async def probe_dns(spec: CheckSpec, session: ProbeSession, *, now: datetime | None = None) -> ProbeResult:
     """Query ``spec.host`` for ``spec.record_type`` within ``spec.timeout`` seconds; never raises.
 
     ``[DNS_RCODE]`` is the response code (NOERROR, NXDOMAIN, ...),
@@ -58,10 +64,12 @@ def probe_dns(spec: CheckSpec, *, now: datetime | None = None) -> ProbeResult:
                 break
             share = left / (len(servers) - index)
             try:
-                response = _ask(query, server, port, max(share, 0.001))
+                # dnspython's own timeout ends the query; asyncio.timeout is the hard bound behind it.
+                async with asyncio.timeout(max(share, 0.001) + 0.05):
+                    response = await _ask(query, server, port, max(share, 0.001))
                 observed["nameserver"] = f"{server}:{port}"
                 break
-            except dns.exception.Timeout:
+            except (dns.exception.Timeout, TimeoutError):
                 error_class, error_message = "timeout", f"no DNS answer from {server}:{port} within {spec.timeout:g}s"
             except ConnectionRefusedError:
                 error_class, error_message = "refused", f"DNS server {server}:{port} refused the query"
@@ -102,15 +110,15 @@ class _Failure(Exception):
         self.error_class = error_class
 
 
-def _ask(query: dns.message.Message, server: str, port: int, timeout: float) -> dns.message.Message:
+async def _ask(query: dns.message.Message, server: str, port: int, timeout: float) -> dns.message.Message:
     started = time.monotonic()
     try:
-        return dns.query.udp(query, server, timeout=timeout, port=port, raise_on_truncation=True)
+        return await dns.asyncquery.udp(query, server, timeout=timeout, port=port, raise_on_truncation=True)
     except dns.message.Truncated:
         left = timeout - (time.monotonic() - started)
         if left <= 0:
             raise dns.exception.Timeout() from None
-        return dns.query.tcp(query, server, timeout=left, port=port)
+        return await dns.asyncquery.tcp(query, server, timeout=left, port=port)
 
 
 def _answers(response: dns.message.Message, rdtype: dns.rdatatype.RdataType) -> list[str]:

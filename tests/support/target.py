@@ -42,6 +42,7 @@ class Behaviour:
     drip: float | None = None  # seconds between single body bytes
     size: int | None = None  # stream this many bytes instead of ``body``
     redirect: str | None = None  # answer 302 to this location
+    gather: threading.Barrier | None = None  # answer only once this many requests are open at once (else 503)
 
 
 @dataclass
@@ -91,6 +92,11 @@ class _Handler(BaseHTTPRequestHandler):
         if behaviour.delay and stop.wait(behaviour.delay):
             return
         status = 302 if behaviour.redirect else behaviour.status
+        if behaviour.gather is not None:
+            try:
+                behaviour.gather.wait()
+            except threading.BrokenBarrierError:
+                status = 503
         payload = behaviour.body
         total = behaviour.size if behaviour.size is not None else len(payload)
         self.send_response(status)
@@ -167,13 +173,20 @@ class TargetServer:
         drip: float | None = None,
         size: int | None = None,
         redirect: str | None = None,
+        gather: int | None = None,
+        gather_timeout: float = 5.0,
     ) -> str:
-        """Set how ``path`` answers (``"*"`` for every path not set); return its full URL."""
+        """Set how ``path`` answers (``"*"`` for every path not set); return its full URL.
+
+        ``gather=n``: every request waits until ``n`` requests are open at once, then all
+        are answered; if that does not happen within ``gather_timeout`` they get 503.
+        """
         data = body.encode() if isinstance(body, str) else body
         with self._lock:
             self._behaviours[path] = Behaviour(
                 status=status, body=data, headers=dict(headers or {}), delay=delay, hang=hang,
                 drip=drip, size=size, redirect=redirect,
+                gather=threading.Barrier(gather, timeout=gather_timeout) if gather else None,
             )
         return self.url + path if path != "*" else self.url
 

@@ -64,7 +64,7 @@ class CheckScheduler:
                 db.session.remove()
 
     def _loop(self) -> None:
-        runner = Runner(max_workers=self.threads)
+        runner = Runner(max_in_flight=self.threads)
         next_claim = 0.0
         next_flush = time.monotonic() + self.flush_every
         pending: list[tuple[Claimed, ProbeResult]] = []
