@@ -131,7 +131,7 @@ class Settings:
     export_dir: Path | None
     result_retention_days: int
     worker_batch_size: int
-    worker_threads: int
+    max_probes_in_flight: int
     metrics_token: str | None
     log_json: bool
     monitoring_stale_after: int
@@ -147,6 +147,11 @@ class Settings:
     outbox_lease_seconds: float = 120.0
     mail_bounce_limit: int = 3
     webhook_failure_limit: int = 5
+    # /healthz/monitoring answers 503 when a live worker's probe start lag (p99 over the last minute)
+    # exceeds this many seconds: probes run, but late.
+    monitoring_max_start_lag: float = 10.0
+    # Set when STATUSPAGE_WORKER_THREADS (the thread pool's setting, now an alias) was used.
+    deprecated: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -169,6 +174,19 @@ def _ensure_secret_key(instance_path: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def _uses_old_thread_setting(env: Mapping[str, str]) -> bool:
+    return bool((env.get("STATUSPAGE_WORKER_THREADS") or "").strip()) and not (
+        env.get("STATUSPAGE_MAX_PROBES_IN_FLIGHT") or "").strip()
+
+
+def _max_probes_in_flight(env: Mapping[str, str]) -> int:
+    # STATUSPAGE_WORKER_THREADS sized the old thread pool; it is read as the new bound only when the new
+    # name is absent, so existing deployments keep starting (the worker logs that the name is deprecated).
+    if _uses_old_thread_setting(env):
+        return env_int(env, "STATUSPAGE_WORKER_THREADS", 2000, minimum=1, maximum=100_000)
+    return env_int(env, "STATUSPAGE_MAX_PROBES_IN_FLIGHT", 2000, minimum=1, maximum=100_000)
 
 
 def _version_check_interval(env: Mapping[str, str]) -> float:
@@ -232,7 +250,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         export_dir=Path(export_dir).expanduser().resolve() if export_dir else None,
         result_retention_days=env_int(env, "STATUSPAGE_RESULT_RETENTION_DAYS", 7, minimum=1),
         worker_batch_size=env_int(env, "STATUSPAGE_WORKER_BATCH", 500, minimum=1, maximum=100000),
-        worker_threads=env_int(env, "STATUSPAGE_WORKER_THREADS", 32, minimum=1, maximum=512),
+        max_probes_in_flight=_max_probes_in_flight(env),
         metrics_token=env_secret(env, "STATUSPAGE_METRICS_TOKEN"),
         log_json=env_bool(env, "STATUSPAGE_LOG_JSON", False),
         monitoring_stale_after=env_int(env, "STATUSPAGE_MONITORING_STALE_AFTER", 300, minimum=10),
@@ -245,4 +263,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         outbox_lease_seconds=env_float(env, "STATUSPAGE_OUTBOX_LEASE", 120.0, minimum=1.0),
         mail_bounce_limit=env_int(env, "STATUSPAGE_MAIL_BOUNCE_LIMIT", 3, minimum=1),
         webhook_failure_limit=env_int(env, "STATUSPAGE_WEBHOOK_FAILURE_LIMIT", 5, minimum=1),
+        monitoring_max_start_lag=env_float(env, "STATUSPAGE_MONITORING_MAX_START_LAG", 10.0, minimum=1.0),
+        deprecated=["STATUSPAGE_WORKER_THREADS"] if _uses_old_thread_setting(env) else [],
     )

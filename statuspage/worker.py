@@ -44,7 +44,7 @@ class Worker:
         self.settings = settings
         from .services.monitoring.scheduler import CheckScheduler
 
-        self.checks = CheckScheduler(app, self.id, self.stop_event, threads=settings.worker_threads,
+        self.checks = CheckScheduler(app, self.id, self.stop_event, max_in_flight=settings.max_probes_in_flight,
                                      batch=settings.worker_batch_size)
         self.jobs = jobs_for(self)
 
@@ -69,7 +69,8 @@ class Worker:
             log.critical("check scheduler thread is gone; exiting for a restart")
             os._exit(70)
         now = utcnow()
-        record_heartbeat(self.id, checks_run=self.checks.runs, last_checks_at=self.checks.last_run_at, now=now)
+        record_heartbeat(self.id, checks_run=self.checks.runs, last_checks_at=self.checks.last_run_at, now=now,
+                         stats=self.checks.stats().to_dict())
         # A sibling on this host that crashed: take its claims now rather than when its leases end.
         reap_dead_local_workers(self.id, now)
 
@@ -83,8 +84,12 @@ class Worker:
             from prometheus_client import start_http_server
 
             start_http_server(self.settings.worker_metrics_port, addr="127.0.0.1")
+        if "STATUSPAGE_WORKER_THREADS" in self.settings.deprecated:
+            log.warning("STATUSPAGE_WORKER_THREADS is deprecated (probes no longer run in threads): it is read "
+                        "as STATUSPAGE_MAX_PROBES_IN_FLIGHT=%d; rename it", self.settings.max_probes_in_flight)
         self.checks.start()
-        log.info("worker %s starting with jobs: %s", self.id, ", ".join(j[0] for j in self.jobs))
+        log.info("worker %s starting with jobs: %s; up to %d probes in flight", self.id,
+                 ", ".join(j[0] for j in self.jobs), self.settings.max_probes_in_flight)
         self.scheduler.start()  # blocks until shutdown
         self._finish()
 
@@ -99,7 +104,8 @@ class Worker:
     def _finish(self) -> None:
         self.checks.join(timeout=40)
         with self.app.app_context():
-            record_stopped(self.id)
+            record_stopped(self.id, checks_run=self.checks.runs, last_checks_at=self.checks.last_run_at,
+                           stats=self.checks.stats().to_dict())
         log.info("worker %s stopped", self.id)
 
 

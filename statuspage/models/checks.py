@@ -40,6 +40,9 @@ class Check(db.Model):
     flapping: Mapped[bool] = mapped_column(Boolean, default=False)
     silenced_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_result: Mapped[dict | None] = mapped_column(JSON)
+    # The current hour's runs, failures and latency histogram, folded in by each run and written out as a
+    # CheckRollup row when the hour is over: history without a stored row per probe.
+    hour_stats: Mapped[dict | None] = mapped_column(JSON)
     last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     heartbeat_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     last_ping_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -51,7 +54,12 @@ class Check(db.Model):
 
 
 class CheckResult(db.Model):
-    """One run of a check for one scheduled slot; (check, slot) is unique so no slot runs twice."""
+    """One run of a check for one scheduled slot; (check, slot) is unique so no slot runs twice.
+
+    Only runs that matter later are stored: every run that was not up, and the run after one (the
+    recovery), plus a check's first run. Steady "up" runs live on as the check's ``last_result`` and
+    in its hourly rollup (``Check.hour_stats``, then ``CheckRollup``).
+    """
 
     __tablename__ = "check_result"
     __table_args__ = (
@@ -85,4 +93,7 @@ class CheckRollup(db.Model):
     degraded: Mapped[int] = mapped_column(Integer, default=0)
     p50_ms: Mapped[float | None] = mapped_column(Float)
     p95_ms: Mapped[float | None] = mapped_column(Float)
+    p99_ms: Mapped[float | None] = mapped_column(Float)
+    # Latency histogram {bucket: count} (see monitoring.rollups.latency_bucket): hours merge into days.
+    latency_hist: Mapped[dict | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)

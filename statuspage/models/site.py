@@ -75,4 +75,7 @@ class WorkerHeartbeat(db.Model):
     last_checks_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     checks_run: Mapped[int] = mapped_column(Integer, default=0)
     messages_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # The check loop's own figures (monitoring.scheduler.SchedulerStats): probes in flight, waiting,
+    # start lag p50/p99, saturation, errors by kind — for /metrics, /healthz/monitoring and the console.
+    stats: Mapped[dict | None] = mapped_column(JSON)
     stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

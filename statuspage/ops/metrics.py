@@ -18,6 +18,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -32,6 +33,15 @@ CHECK_LATENCY = Histogram("statuspage_check_latency_seconds", "Probe latency", [
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 SCHEDULER_LAG = Histogram("statuspage_scheduler_start_lag_seconds", "Probe start behind its slot",
                           buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30))
+CHECK_ERRORS = Counter("statuspage_check_errors_total", "Check runs that were not up, by kind and error class",
+                       ["kind", "error_class"])
+CHECK_SLOTS_SKIPPED = Counter("statuspage_check_slots_skipped_total",
+                              "Check slots that passed without a run (the worker was behind by a whole interval)")
+PROBES_IN_FLIGHT = Gauge("statuspage_probes_in_flight", "Probes running on this worker's event loop now")
+PROBES_WAITING = Gauge("statuspage_probes_waiting",
+                       "Due probes waiting for a free slot (above 0: the worker is saturated)")
+START_LAG_QUANTILE = Gauge("statuspage_probe_start_lag_seconds",
+                           "Start lag behind the slot over the last minute, by quantile", ["quantile"])
 DELIVERIES = Counter("statuspage_deliveries_total", "Outbox deliveries by channel and result",
                      ["channel", "result"])
 

@@ -78,19 +78,24 @@ def reap_dead_local_workers(my_id: str, now: dt.datetime | None = None) -> list[
 
 
 def record_heartbeat(worker_id: str, *, checks_run: int, last_checks_at: dt.datetime | None,
-                     now: dt.datetime | None = None) -> None:
-    """A worker is alive (and how far its checks got); the first beat registers it. Commits."""
+                     now: dt.datetime | None = None, stats: dict | None = None) -> None:
+    """A worker is alive (and how far its checks got, with its check loop's figures ``stats``); the first
+    beat registers it. Commits."""
     now = now or utcnow()
     result = db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == worker_id)
                                 .values(last_seen_at=now, stopped_at=None, checks_run=checks_run,
-                                        last_checks_at=last_checks_at))
+                                        last_checks_at=last_checks_at, stats=stats))
     if result.rowcount == 0:
         db.session.add(WorkerHeartbeat(id=worker_id, hostname=socket.gethostname(), pid=os.getpid(),
                                        pid_namespace=pid_namespace(), started_at=now, last_seen_at=now))
     db.session.commit()
 
 
-def record_stopped(worker_id: str) -> None:
-    """A worker stopped cleanly: its heartbeat says so at once (no waiting for it to go stale). Commits."""
-    db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == worker_id).values(stopped_at=utcnow()))
+def record_stopped(worker_id: str, *, checks_run: int | None = None, last_checks_at: dt.datetime | None = None,
+                   stats: dict | None = None) -> None:
+    """A worker stopped cleanly: its heartbeat says so at once (no waiting for it to go stale), with its
+    final count of runs when given. Commits."""
+    final = {} if checks_run is None else {"checks_run": checks_run, "last_checks_at": last_checks_at, "stats": stats}
+    db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == worker_id)
+                       .values(stopped_at=utcnow(), **final))
     db.session.commit()

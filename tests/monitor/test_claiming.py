@@ -85,3 +85,15 @@ def test_the_result_of_a_slot_is_written_once(app):
         "check_id": claimed[0].id, "scheduled_for": claimed[0].slot, "started_at": t, "outcome": "down"}])
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(CheckResult)) == 1
+
+
+def test_the_next_slot_after_a_run_started_within_its_slots_millisecond_is_the_following_one():
+    # Slots are kept in whole milliseconds; a probe that starts a fraction of a millisecond after its
+    # (rounded-down) slot must get the next slot, not the same one again.
+    import datetime as dt
+
+    for key in (f"chk-{i}" for i in range(200)):
+        slot = next_slot_after(key, 5, dt.datetime(2026, 11, 30, 20, 0, tzinfo=dt.UTC))
+        for fraction_us in (0, 100, 400, 999):
+            started = slot + dt.timedelta(microseconds=fraction_us)
+            assert next_slot_after(key, 5, started) == slot + dt.timedelta(seconds=5), (key, fraction_us)

@@ -1,4 +1,4 @@
-"""Heartbeat push URLs, run-once for writing conditions, rollups and pruning of raw results."""
+"""Heartbeat push URLs, run-once for writing conditions, 24 h latency in the console and the API."""
 
 import datetime as dt
 
@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from statuspage.db import utcnow
 from statuspage.extensions import db
-from statuspage.models import Check, CheckResult, CheckRollup, Component, OutboxMessage
-from statuspage.services.monitoring.rollups import latency_24h, rollup_and_prune
+from statuspage.models import Check, CheckResult, Component, OutboxMessage
+from statuspage.services.monitoring.rollups import latency_24h
 
 from .helpers import apply_yaml, one_component, tick
 
@@ -60,25 +60,6 @@ def test_run_once_prints_every_resolved_condition(app, runner, target):
     assert db.session.scalar(select(func.count()).select_from(CheckResult)) == 0  # records nothing
     missing = runner.invoke(args=["checks", "run-once", "nope"])
     assert missing.exit_code == 1 and "no check named 'nope'" in missing.output
-
-
-def test_results_roll_up_per_hour_and_old_rows_are_pruned(app, target):
-    url = target.set("/h", status=200)
-    apply_yaml(one_component(url))
-    t = utcnow()
-    for _ in range(6):
-        t += dt.timedelta(minutes=10)
-        tick(t)
-    assert db.session.scalar(select(func.count()).select_from(CheckResult)) == 6
-    later = utcnow() + dt.timedelta(days=9)
-    out = rollup_and_prune(later, retention_days=7)
-    assert out["deleted"] == 6
-    hours = db.session.scalars(select(CheckRollup).where(CheckRollup.period == "hour")).all()
-    assert sum(h.runs for h in hours) == 6 and all(h.p95_ms is not None for h in hours)
-    assert db.session.scalar(select(func.count()).select_from(CheckResult)) == 0
-    # running it again changes nothing
-    assert rollup_and_prune(later, retention_days=7)["deleted"] == 0
-    assert sum(h.runs for h in db.session.scalars(select(CheckRollup).where(CheckRollup.period == "hour"))) == 6
 
 
 def test_latency_24h_has_24_hourly_points(app, target):

@@ -55,7 +55,7 @@ def test_two_webs_and_two_workers_share_the_work_and_do_nothing_twice(app, app_e
     _token, plaintext = create_token("replica-test", "write")
 
     env = {**os.environ, **app_env, "PYTHONPATH": ROOT, "STATUSPAGE_SMTP_HOST": "127.0.0.1",
-           "STATUSPAGE_SMTP_PORT": str(smtp_server.port), "STATUSPAGE_WORKER_THREADS": "8"}
+           "STATUSPAGE_SMTP_PORT": str(smtp_server.port), "STATUSPAGE_MAX_PROBES_IN_FLIGHT": "50"}
     ports = [free_port(), free_port()]
     procs = [subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", "4",
                                "-b", f"127.0.0.1:{port}", "wsgi:app"], env=env, cwd=ROOT,

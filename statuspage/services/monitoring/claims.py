@@ -49,6 +49,7 @@ class Claimed:
     created_at: dt.datetime
     interval: float
     lease_until: dt.datetime
+    hour_stats: dict = field(default_factory=dict)  # this hour's runs so far (see results.record_results)
     started_at: dt.datetime | None = None
     extra: dict = field(default_factory=dict)
 
@@ -58,6 +59,7 @@ _CLAIM_COLUMNS = (
     CHECK_TABLE.c.next_run_at, CHECK_TABLE.c.state, CHECK_TABLE.c.status, CHECK_TABLE.c.on_down,
     CHECK_TABLE.c.failure_threshold, CHECK_TABLE.c.success_threshold, CHECK_TABLE.c.last_ping_at,
     CHECK_TABLE.c.created_at, CHECK_TABLE.c.interval_seconds, CHECK_TABLE.c.timeout_seconds,
+    CHECK_TABLE.c.hour_stats,
 )
 
 
@@ -88,7 +90,7 @@ def claim_due_checks(worker_id: str, now: dt.datetime | None = None, *, limit: i
             spec=CheckSpec.from_dict(row.spec), slot=row.next_run_at, state=row.state or {}, status=row.status,
             on_down=row.on_down, failure_threshold=row.failure_threshold,
             success_threshold=row.success_threshold, last_ping_at=row.last_ping_at, created_at=row.created_at,
-            interval=row.interval_seconds, lease_until=lease_until))
+            interval=row.interval_seconds, lease_until=lease_until, hour_stats=row.hour_stats or {}))
     if params:
         if postgres:
             # The rows are locked by FOR UPDATE SKIP LOCKED: no other worker can see them until commit.

@@ -1,10 +1,16 @@
-"""Recording probe results: one write transaction per batch.
+"""Recording probe results: one write transaction per batch, multi-row statements.
 
-Finishing a run writes its result (a unique key on (check, slot) is the backstop, written with
-insert-or-ignore), folds it into the flap-proof state machine (``checks.state``), moves
-``next_run_at`` to the next slot — skipping, never piling up, slots missed while nothing ran — and,
-when a check's state changes, recomputes its component's status and lets ``monitoring.alerts`` open
-auto-incidents and tell on-call, all in the same transaction.
+Finishing a run folds it into the flap-proof state machine (``checks.state``) and into the check's
+hourly figures (``rollups.fold_run``), keeps it as the check's ``last_result``, moves ``next_run_at``
+to the next slot and releases the claim — one executemany UPDATE for the batch. A run is also stored
+as a ``CheckResult`` row (insert-or-ignore; a unique key on (check, slot) is the backstop) when it
+matters later: it was not up, or it is the first up after one that was not (a recovery), or the
+check's first run. So storage grows with failures, not with probes × retention.
+
+The next slot follows the run's *start*: a slow probe never costs its check a slot. A worker that was
+behind by a whole interval skips, never piles up, the slots that passed — and says how many
+(``RecordSummary.skipped_slots``). When a check's state changes, its component's status is recomputed
+and ``monitoring.alerts`` opens auto-incidents and tells on-call, all in the same transaction.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from ...models.constants import worst_status
 from ..incidents.status import set_check_status
 from . import alerts
 from .claims import CHECK_TABLE, Claimed
+from .rollups import fold_run, write_rollups
 from .schedule import next_slot_after, run_interval
 
 RESULT_TABLE = CheckResult.__table__
@@ -53,7 +60,11 @@ def component_status_for(check_status: str, on_down: str) -> str:
 
 @dataclass
 class RecordSummary:
-    results: int = 0
+    runs: int = 0  # runs recorded
+    results: int = 0  # of which stored as CheckResult rows
+    skipped_slots: int = 0  # slots that passed unrun because the worker was behind
+    checks_behind: int = 0
+    max_behind_s: float = 0.0
     status_changes: list[tuple[str, str, str]] = field(default_factory=list)  # (slug, old, new)
     component_changes: list[tuple[str, str]] = field(default_factory=list)  # (component slug, new status)
 
@@ -70,31 +81,46 @@ def record_results(worker_id: str, items: list[tuple[Claimed, ProbeResult]],
         return summary
     result_rows = []
     check_params = []
+    rollup_rows = []
     changed: list[tuple[Claimed, ProbeResult, Any]] = []
     for item, result in items:
         started = item.started_at or result.checked_at or now
-        result_dict = result.to_dict()
-        result_rows.append({
-            "check_id": item.id, "scheduled_for": item.slot, "started_at": started, "worker_id": worker_id,
-            "outcome": result.outcome, "latency_ms": result.latency_ms, "status_code": result.status_code,
-            "error_class": result.error_class, "message": (result.message or "")[:2000],
-            "conditions": result.conditions,
-        })
+        previous = CheckState.from_dict(item.state)
         heartbeat = item.kind == "heartbeat"
+        if result.outcome != "up" or previous.consecutive_successes == 0:
+            result_rows.append({
+                "check_id": item.id, "scheduled_for": item.slot, "started_at": started, "worker_id": worker_id,
+                "outcome": result.outcome, "latency_ms": result.latency_ms, "status_code": result.status_code,
+                "error_class": result.error_class, "message": (result.message or "")[:2000],
+                "conditions": result.conditions,
+            })
         transition = apply(
-            CheckState.from_dict(item.state), result.outcome, started,
+            previous, result.outcome, started,
             failure_threshold=1 if heartbeat else item.failure_threshold,
             success_threshold=1 if heartbeat else item.success_threshold)
-        next_run = next_slot_after(item.slug, run_interval(item.kind, item.interval), max(now, item.slot))
+        interval = run_interval(item.kind, item.interval)
+        next_run = next_slot_after(item.slug, interval, max(started, item.slot))
+        skipped = round((next_run - item.slot).total_seconds() / interval) - 1
+        if skipped > 0:
+            summary.skipped_slots += skipped
+            summary.checks_behind += 1
+            summary.max_behind_s = max(summary.max_behind_s, (started - item.slot).total_seconds())
+        hour_stats, finished_hour = fold_run(item.id, item.hour_stats, started, result.outcome,
+                                             None if heartbeat else result.latency_ms)
+        if finished_hour is not None:
+            rollup_rows.append(finished_hour)
         check_params.append({
             "b_id": item.id, "b_by": worker_id, "b_next": next_run, "b_status": transition.state.status,
             "b_state": transition.state.to_dict(), "b_flapping": transition.state.flapping,
-            "b_last": result_dict, "b_run": started,
+            "b_last": result.to_dict(), "b_run": started, "b_hour": hour_stats,
         })
         if transition.changed or transition.flapping_changed:
             changed.append((item, result, transition))
-    db.session.execute(insert_ignore(RESULT_TABLE).on_conflict_do_nothing(), result_rows)
+    if result_rows:
+        db.session.execute(insert_ignore(RESULT_TABLE).on_conflict_do_nothing(), result_rows)
+    write_rollups(rollup_rows)
     db.session.execute(_RECORD_UPDATE, check_params, execution_options={"synchronize_session": False})
+    summary.runs = len(items)
     summary.results = len(result_rows)
     if changed:
         _apply_status_changes(changed, now, summary)
@@ -107,7 +133,7 @@ _RECORD_UPDATE = (
     .where(CHECK_TABLE.c.id == bindparam("b_id"), CHECK_TABLE.c.claimed_by == bindparam("b_by"))
     .values(next_run_at=bindparam("b_next"), claimed_by=None, claimed_until=None,
             status=bindparam("b_status"), state=bindparam("b_state"), flapping=bindparam("b_flapping"),
-            last_result=bindparam("b_last"), last_run_at=bindparam("b_run")))
+            last_result=bindparam("b_last"), last_run_at=bindparam("b_run"), hour_stats=bindparam("b_hour")))
 
 
 def _apply_status_changes(changed, now: dt.datetime, summary: RecordSummary) -> None:

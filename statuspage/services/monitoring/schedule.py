@@ -20,9 +20,13 @@ def next_slot_after(key: str, interval: float, after: dt.datetime) -> dt.datetim
     offset = slot_offset(key, interval)
     elapsed = (after - EPOCH).total_seconds() - offset
     n = math.floor(elapsed / interval) + 1
-    slot = EPOCH + dt.timedelta(seconds=n * interval + offset)
-    # Whole milliseconds: slots are compared for equality (claims, unique keys) across databases.
-    return slot.replace(microsecond=(slot.microsecond // 1000) * 1000)
+    while True:
+        slot = EPOCH + dt.timedelta(seconds=n * interval + offset)
+        # Whole milliseconds: slots are compared for equality (claims, unique keys) across databases.
+        slot = slot.replace(microsecond=(slot.microsecond // 1000) * 1000)
+        if slot > after:  # rounding down must not give back the slot `after` falls in
+            return slot
+        n += 1
 
 
 # A heartbeat is judged at least this often, whatever its period, so a missed ping shows within a minute.

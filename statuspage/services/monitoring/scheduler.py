@@ -1,4 +1,20 @@
-"""The worker's check loop: feeds claimed checks to the probe engine at their slot, writes results in batches.
+"""The worker's check loop: claims due checks, hands them to the probe engine ahead of their slot, writes
+results in batches.
+
+Two threads share the work, and neither waits for the other:
+
+* this scheduler thread owns the database: it claims what falls due in the next ``lookahead`` seconds
+  (claims are committed before any probe runs), submits each claimed check to the engine with its slot
+  as start time and priority, drains finished results and writes them in batches (one transaction per
+  batch, multi-row statements);
+* the engine's event loop (``checks.runner.Runner``) holds every submitted probe until its slot, then
+  runs it — thousands in flight at once, each under its own deadline. When more are due than
+  ``max_in_flight`` allows, the most overdue start first.
+
+A worker that cannot keep up says so instead of silently falling behind: while probes wait for a free
+slot it stops claiming (the rows stay due in the database for another worker, most overdue first), logs
+the start lag, and exports it (``stats()``, heartbeat, metrics). A slot that passes unrun is counted and
+logged when the check's next slot is computed (``results.record_results``), never dropped silently.
 """
 
 from __future__ import annotations
@@ -10,42 +26,91 @@ import queue
 import random
 import threading
 import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 
 from checks.result import ProbeResult
 from checks.runner import Runner
 
 from ...db import utcnow
 from ...extensions import db
-from ...ops.metrics import CHECK_LATENCY, CHECK_RUNS, SCHEDULER_LAG
+from ...ops.metrics import (
+    CHECK_ERRORS,
+    CHECK_LATENCY,
+    CHECK_RUNS,
+    CHECK_SLOTS_SKIPPED,
+    PROBES_IN_FLIGHT,
+    PROBES_WAITING,
+    SCHEDULER_LAG,
+    START_LAG_QUANTILE,
+)
 from .claims import Claimed, claim_due_checks, release_claims
 from .results import probe_claimed, record_results
 
 log = logging.getLogger("statuspage.monitor")
 
+LAG_WINDOW_S = 60.0  # start-lag percentiles are over the probes started in the last minute
+SATURATION_LOG_EVERY_S = 10.0
+
+
+@dataclass
+class SchedulerStats:
+    """What the worker's check loop reports about itself (heartbeat row, metrics, console)."""
+
+    in_flight: int = 0  # submitted to the engine and not finished (incl. those held for their slot)
+    running: int = 0  # probing right now
+    waiting: int = 0  # due, but held back because max_in_flight probes are running
+    max_in_flight: int = 0
+    lag_p50: float = 0.0
+    lag_p99: float = 0.0
+    lag_max: float = 0.0
+    saturated: bool = False
+    runs: int = 0
+    skipped_slots: int = 0
+    errors: dict[str, dict[str, int]] = field(default_factory=dict)  # kind → error class → count since start
+
+    def to_dict(self) -> dict:
+        """JSON for the worker heartbeat row."""
+        return {
+            "in_flight": self.in_flight, "running": self.running, "waiting": self.waiting,
+            "max_in_flight": self.max_in_flight, "lag_p50": round(self.lag_p50, 3),
+            "lag_p99": round(self.lag_p99, 3), "lag_max": round(self.lag_max, 3), "saturated": self.saturated,
+            "runs": self.runs, "skipped_slots": self.skipped_slots, "errors": self.errors,
+        }
+
 
 class CheckScheduler:
-    """Feeds claimed checks to a Runner at their slot and writes results in batches.
+    """Claims checks, feeds them to an asyncio probe engine at their slot, records results in batches.
 
-    Runs in its own thread inside the worker process. ``stop()`` stops claiming, lets in-flight probes
-    finish (each is deadline-bound), writes their results and releases claims that never started.
+    Runs in its own thread inside the worker process. When ``stop_event`` is set it stops claiming,
+    gives back claims whose slot has not come, lets running probes finish (each is deadline-bound),
+    writes their results and releases whatever is left.
     """
 
-    def __init__(self, app, worker_id: str, stop_event: threading.Event, *, threads: int = 32,
-                 batch: int = 500, flush_every: float = 1.0, claim_every: float = 0.5, tick: float = 0.1):
+    def __init__(self, app, worker_id: str, stop_event: threading.Event, *, max_in_flight: int = 2000,
+                 batch: int = 500, flush_every: float = 1.0, claim_every: float = 0.5, lookahead: float = 2.0):
         self.app = app
         self.worker_id = worker_id
         self.stop_event = stop_event
-        self.threads = threads
+        self.max_in_flight = max_in_flight
         self.batch = batch
         self.flush_every = flush_every
         self.claim_every = claim_every
-        self.tick = tick
+        self.lookahead = lookahead
         self.results: queue.SimpleQueue[tuple[Claimed, ProbeResult]] = queue.SimpleQueue()
-        self.heap: list[tuple[float, int, Claimed]] = []
+        self.pending: dict[Future[ProbeResult], Claimed] = {}
+        self.heartbeats: list[tuple[float, int, Claimed]] = []  # judged here at their slot, no network
         self.seq = 0
         self.runs = 0
-        self.lag_samples: list[float] = []
+        self.skipped_slots = 0
+        self.errors: dict[str, dict[str, int]] = {}
+        self.lags: deque[tuple[float, float]] = deque()  # (monotonic time started, lag seconds)
         self.last_run_at: dt.datetime | None = None
+        self._stats = SchedulerStats(max_in_flight=max_in_flight)
+        self._stats_lock = threading.Lock()
+        self._last_saturation_log = 0.0
+        self.runner: Runner | None = None
         self.thread = threading.Thread(target=self._main, name="check-scheduler", daemon=True)
 
     def start(self) -> None:
@@ -54,91 +119,189 @@ class CheckScheduler:
     def join(self, timeout: float | None = None) -> None:
         self.thread.join(timeout)
 
+    def stats(self) -> SchedulerStats:
+        """The latest snapshot (refreshed about once a second by the loop); safe from any thread."""
+        with self._stats_lock:
+            return self._stats
+
     def _main(self) -> None:
         with self.app.app_context():
             try:
-                self._loop()
-            except Exception:  # pragma: no cover - logged; the worker's supervisor restarts the process
+                self.runner = Runner(max_in_flight=self.max_in_flight)
+                self._loop(self.runner)
+            except Exception:  # pragma: no cover - logged; the worker's heartbeat sees the thread gone
                 log.exception("check scheduler crashed")
             finally:
                 db.session.remove()
 
-    def _loop(self) -> None:
-        runner = Runner(max_in_flight=self.threads)
+    # --- the loop ----------------------------------------------------------------------------------
+
+    def _loop(self, runner: Runner) -> None:
         next_claim = 0.0
         next_flush = time.monotonic() + self.flush_every
-        pending: list[tuple[Claimed, ProbeResult]] = []
-        in_flight = 0
+        next_stats = 0.0
+        finished: list[tuple[Claimed, ProbeResult]] = []
         while not self.stop_event.is_set():
             mono = time.monotonic()
+            if mono >= next_stats:
+                next_stats = mono + 1.0
+                self._refresh_stats(runner)
             if mono >= next_claim:
                 # Jittered: with a fixed cadence, of two workers the one whose tick falls just before
-                # the other's would claim nearly every slot forever (each claim looks a second ahead).
+                # the other's would claim nearly every slot forever (each claim looks ahead).
                 # A random cadence lets the phases drift, so replicas share the work evenly over time.
                 next_claim = mono + self.claim_every * random.uniform(0.5, 1.5)
-                try:
-                    for item in claim_due_checks(self.worker_id, limit=self.batch):
-                        self.seq += 1
-                        heapq.heappush(self.heap, (item.slot.timestamp(), self.seq, item))
-                except Exception:
-                    log.exception("claiming checks failed; retrying")
-                    db.session.rollback()
-            now_ts = time.time()
-            while self.heap and self.heap[0][0] <= now_ts:
-                _, _, item = heapq.heappop(self.heap)
-                item.started_at = utcnow()
-                self.lag_samples.append(max(0.0, item.started_at.timestamp() - item.slot.timestamp()))
-                if len(self.lag_samples) > 100_000:
-                    del self.lag_samples[:50_000]
-                in_flight += 1
-                if item.kind == "heartbeat":
-                    self.results.put((item, probe_claimed(item, item.started_at)))
-                else:
-                    future = runner.submit(item.spec, previous_outcome=_outcome_of(item.status))
-                    future.add_done_callback(lambda f, it=item: self.results.put((it, f.result())))
-            while True:
-                try:
-                    pending.append(self.results.get_nowait())
-                    in_flight -= 1
-                except queue.Empty:
-                    break
-            if pending and (time.monotonic() >= next_flush or len(pending) >= self.batch):
-                self._flush(pending)
-                pending = []
-                next_flush = time.monotonic() + self.flush_every
-            # Ten wake-ups a second at most: each submits every slot that came due (start lag ≤ 0.1 s)
-            # instead of waking once per check.
-            time.sleep(self.tick)
-        # Stopping: no new claims; finish what runs, release what never started.
-        deadline = time.monotonic() + 30
-        while in_flight > 0 and time.monotonic() < deadline:
+                if not self.stats().saturated:
+                    self._claim(runner)
+            self._judge_due_heartbeats()
+            wait = max(0.0, min(next_claim, next_flush, next_stats) - time.monotonic())
             try:
-                pending.append(self.results.get(timeout=0.1))
-                in_flight -= 1
+                finished.append(self.results.get(timeout=wait))
             except queue.Empty:
                 pass
-        self._flush(pending)
-        release_claims(self.worker_id, [item for _, _, item in self.heap])
-        self.heap = []
+            while True:
+                try:
+                    finished.append(self.results.get_nowait())
+                except queue.Empty:
+                    break
+            if finished and (time.monotonic() >= next_flush or len(finished) >= self.batch):
+                self._flush(finished)
+                finished = []
+                next_flush = time.monotonic() + self.flush_every
+        self._shutdown(runner, finished)
+
+    def _claim(self, runner: Runner) -> None:
+        # Claim in batches until nothing more is due within the lookahead (or the engine holds enough).
+        for _ in range(20):
+            try:
+                claimed = claim_due_checks(self.worker_id, limit=self.batch, lookahead=self.lookahead)
+            except Exception:
+                log.exception("claiming checks failed; retrying")
+                db.session.rollback()
+                return
+            for item in claimed:
+                self._submit(runner, item)
+            if len(claimed) < self.batch or len(self.pending) >= 4 * self.max_in_flight:
+                return
+
+    def _submit(self, runner: Runner, item: Claimed) -> None:
+        slot = item.slot.timestamp()
+        self.seq += 1
+        if item.kind == "heartbeat":
+            heapq.heappush(self.heartbeats, (slot, self.seq, item))
+            return
+        future = runner.submit(item.spec, previous_outcome=_outcome_of(item.status), start_at=slot, priority=slot)
+        self.pending[future] = item
+        future.add_done_callback(lambda f, it=item: self._probe_done(f, it))
+
+    def _probe_done(self, future: Future[ProbeResult], item: Claimed) -> None:
+        # Runs on the event loop's thread: hand over, nothing more.
+        if not future.cancelled():
+            self.results.put((item, future.result()))
+
+    def _judge_due_heartbeats(self) -> None:
+        now_ts = time.time()
+        while self.heartbeats and self.heartbeats[0][0] <= now_ts:
+            _, _, item = heapq.heappop(self.heartbeats)
+            item.started_at = utcnow()
+            self.results.put((item, probe_claimed(item, item.started_at)))
+
+    def _flush(self, finished: list[tuple[Claimed, ProbeResult]]) -> None:
+        if not finished:
+            return
+        mono = time.monotonic()
+        for item, result in finished:
+            if item.started_at is None:
+                item.started_at = result.checked_at or utcnow()
+            lag = max(0.0, (item.started_at - item.slot).total_seconds())
+            self.lags.append((mono, lag))
+            SCHEDULER_LAG.observe(lag)
+            CHECK_RUNS.labels(item.kind, result.outcome).inc()
+            CHECK_LATENCY.labels(item.kind).observe((result.latency_ms or 0.0) / 1000)
+            if result.error_class:
+                CHECK_ERRORS.labels(item.kind, result.error_class).inc()
+                per_kind = self.errors.setdefault(item.kind, {})
+                per_kind[result.error_class] = per_kind.get(result.error_class, 0) + 1
+        try:
+            summary = record_results(self.worker_id, finished)
+        except Exception:
+            log.exception("writing %d check results failed; their claims expire and they run again", len(finished))
+            db.session.rollback()
+            return
+        finally:
+            for future in [f for f, item in self.pending.items() if f.done()]:
+                del self.pending[future]
+        self.runs += len(finished)
+        self.last_run_at = utcnow()
+        if summary.skipped_slots:
+            self.skipped_slots += summary.skipped_slots
+            CHECK_SLOTS_SKIPPED.inc(summary.skipped_slots)
+            log.warning("%d slot(s) of %d check(s) passed unrun (worker behind by up to %.1f s); "
+                        "the checks run at their next slot", summary.skipped_slots, summary.checks_behind,
+                        summary.max_behind_s)
+        for slug, old, new in summary.status_changes:
+            log.info("check %s: %s → %s", slug, old, new)
+
+    def _refresh_stats(self, runner: Runner) -> None:
+        mono = time.monotonic()
+        while self.lags and self.lags[0][0] < mono - LAG_WINDOW_S:
+            self.lags.popleft()
+        lags = sorted(lag for _, lag in self.lags)
+        engine = runner.stats()
+        waiting = engine.waiting
+        # Saturated: probes wait for a free slot in the engine.
+        stats = SchedulerStats(
+            in_flight=len(self.pending) + len(self.heartbeats), running=engine.in_flight, waiting=waiting,
+            max_in_flight=self.max_in_flight, lag_p50=_pct(lags, 50), lag_p99=_pct(lags, 99),
+            lag_max=lags[-1] if lags else 0.0, saturated=waiting > 0, runs=self.runs,
+            skipped_slots=self.skipped_slots, errors={k: dict(v) for k, v in self.errors.items()})
+        with self._stats_lock:
+            self._stats = stats
+        PROBES_IN_FLIGHT.set(engine.in_flight)
+        PROBES_WAITING.set(waiting)
+        START_LAG_QUANTILE.labels("0.5").set(stats.lag_p50)
+        START_LAG_QUANTILE.labels("0.99").set(stats.lag_p99)
+        if stats.saturated and mono - self._last_saturation_log >= SATURATION_LOG_EVERY_S:
+            self._last_saturation_log = mono
+            log.warning("check engine saturated: %d probes running (max %d), %d due and waiting for a slot "
+                        "(longest %.1f s); start lag p50 %.2f s, p99 %.2f s — not claiming more until it "
+                        "catches up; raise STATUSPAGE_MAX_PROBES_IN_FLIGHT or add a worker",
+                        engine.in_flight, self.max_in_flight, waiting, engine.oldest_wait_s,
+                        stats.lag_p50, stats.lag_p99)
+
+    def _shutdown(self, runner: Runner, finished: list[tuple[Claimed, ProbeResult]]) -> None:
+        # Give back what has not started; let what runs finish (bounded), record it, release the rest.
+        now_ts = time.time()
+        unstarted = [item for _, _, item in self.heartbeats]
+        for future, item in list(self.pending.items()):
+            if item.slot.timestamp() > now_ts and future.cancel():
+                unstarted.append(item)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(not f.done() for f in self.pending):
+            try:
+                finished.append(self.results.get(timeout=0.1))
+            except queue.Empty:
+                pass
+        while True:
+            try:
+                finished.append(self.results.get_nowait())
+            except queue.Empty:
+                break
+        self._flush(finished)
+        unstarted += [item for future, item in self.pending.items() if not future.done() or future.cancelled()]
+        try:
+            release_claims(self.worker_id, unstarted)
+        except Exception:
+            log.exception("releasing %d claims failed; their leases expire", len(unstarted))
+            db.session.rollback()
+        self.heartbeats = []
         runner.close(wait=False)
 
-    def _flush(self, pending: list[tuple[Claimed, ProbeResult]]) -> None:
-        if not pending:
-            return
-        try:
-            summary = record_results(self.worker_id, pending)
-            self.runs += summary.results
-            for item, result in pending:
-                CHECK_RUNS.labels(item.kind, result.outcome).inc()
-                CHECK_LATENCY.labels(item.kind).observe((result.latency_ms or 0.0) / 1000)
-                if item.started_at is not None:
-                    SCHEDULER_LAG.observe(max(0.0, (item.started_at - item.slot).total_seconds()))
-            self.last_run_at = utcnow()
-            for slug, old, new in summary.status_changes:
-                log.info("check %s: %s → %s", slug, old, new)
-        except Exception:
-            log.exception("writing %d check results failed; their claims expire and they run again", len(pending))
-            db.session.rollback()
+
+def _pct(sorted_values: list[float], pct: float) -> float:
+    if not sorted_values:
+        return 0.0
+    return sorted_values[min(len(sorted_values) - 1, int(pct / 100 * len(sorted_values)))]
 
 
 def _outcome_of(status: str) -> str | None:
