@@ -15,8 +15,8 @@ from statuspage.services.monitoring.rollups import (
     HOURLY_RETENTION_DAYS,
     bucket_upper_ms,
     hist_percentile,
-    latency_bucket,
     latency_24h,
+    latency_bucket,
     rollup_and_prune,
 )
 
