@@ -24,12 +24,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
 
 from checks.probes import HostResolver, ProbeSession, probe
 from checks.result import ProbeResult
 from checks.spec import CheckSpec
 
-__all__ = ["DEFAULT_MAX_IN_FLIGHT", "Engine", "EngineStats", "Runner", "probe_with_reprobe"]
+__all__ = ["DEFAULT_MAX_IN_FLIGHT", "Engine", "EngineStats", "ProbeJob", "Runner", "probe_with_reprobe"]
 
 DEFAULT_MAX_IN_FLIGHT = 2000
 
@@ -189,13 +190,34 @@ class Engine:
         await self.close()
 
 
+@dataclass(eq=False)
+class ProbeJob:
+    """One probe handed to :meth:`Runner.submit_many`: what to probe, when, and the caller's ``ref``.
+
+    ``start_at`` is a ``time.time()`` value (``None``: at once); ``priority`` orders jobs waiting
+    for a free slot (default: ``start_at``, so the most overdue goes first).
+    """
+
+    spec: CheckSpec
+    previous_outcome: str | None = None
+    start_at: float | None = None
+    priority: float | None = None
+    ref: Any = None
+
+
+DoneCallback = Callable[[ProbeJob, ProbeResult], None]
+
+
 class Runner:
     """An :class:`Engine` on an event loop in its own thread, for callers that are not async.
 
     ``run(specs)`` probes a batch and returns results in order;
     ``run_iter(specs)`` yields ``(spec, result)`` as probes finish; ``submit``
-    returns a future for a scheduler that feeds work continuously, optionally
-    to start at a given wall-clock time. Use it as a context manager, or call
+    returns a future, optionally to start at a given wall-clock time.
+    :meth:`submit_many` is the scheduler's path: a whole batch crosses into the
+    loop in one call, each job is held by a timer (not a task) until its start
+    time, and results come back through a callback on the loop's thread — no
+    future and no thread wake-up per probe. Use it as a context manager, or call
     :meth:`close`.
     """
 
@@ -213,6 +235,8 @@ class Runner:
         self._done = 0
         self._lock = threading.Lock()
         self._closed = False
+        self._held: dict[ProbeJob, asyncio.TimerHandle] = {}  # jobs waiting for their start time (loop only)
+        self._running: dict[asyncio.Task[ProbeResult], ProbeJob] = {}  # loop only
         self._thread = threading.Thread(target=self._loop.run_forever, name="checks-event-loop", daemon=True)
         self._thread.start()
 
@@ -258,6 +282,65 @@ class Runner:
             if delay > 0:
                 await asyncio.sleep(delay)
         return await self._engine.run(spec, previous_outcome=previous_outcome, priority=priority)
+
+    def submit_many(self, jobs: list[ProbeJob], on_done: DoneCallback) -> None:
+        """Queue a batch of jobs; ``on_done(job, result)`` is called on the loop's thread as each finishes.
+
+        ``on_done`` must be quick and thread-safe (e.g. ``deque.append``); it is not called for jobs
+        taken back with :meth:`take_back_held` or cancelled by :meth:`close`.
+        """
+        if self._closed:
+            raise RuntimeError("the runner is closed")
+        with self._lock:
+            self._submitted += len(jobs)
+        self._loop.call_soon_threadsafe(self._hold, jobs, on_done)
+
+    def _hold(self, jobs: list[ProbeJob], on_done: DoneCallback) -> None:
+        now = time.time()
+        for job in jobs:
+            delay = 0.0 if job.start_at is None else job.start_at - now
+            if delay > 0:
+                self._held[job] = self._loop.call_later(delay, self._launch, job, on_done)
+            else:
+                self._launch(job, on_done)
+
+    def _launch(self, job: ProbeJob, on_done: DoneCallback) -> None:
+        self._held.pop(job, None)
+        priority = job.priority if job.priority is not None else job.start_at
+        task = self._loop.create_task(
+            self._engine.run(job.spec, previous_outcome=job.previous_outcome, priority=priority))
+        self._running[task] = job
+
+        def finished(t: asyncio.Task[ProbeResult]) -> None:
+            self._running.pop(t, None)
+            with self._lock:
+                self._done += 1
+            if not t.cancelled():
+                on_done(job, t.result())
+
+        task.add_done_callback(finished)
+
+    def take_back_held(self, timeout: float = 10.0) -> list[ProbeJob]:
+        """Cancel every job still waiting for its start time and return them (for a clean shutdown)."""
+
+        async def take() -> list[ProbeJob]:
+            jobs = list(self._held)
+            for handle in self._held.values():
+                handle.cancel()
+            self._held.clear()
+            with self._lock:
+                self._done += len(jobs)
+            return jobs
+
+        return asyncio.run_coroutine_threadsafe(take(), self._loop).result(timeout)
+
+    def running_jobs(self, timeout: float = 10.0) -> list[ProbeJob]:
+        """Jobs probing (or waiting for a free slot) right now."""
+
+        async def read() -> list[ProbeJob]:
+            return list(self._running.values())
+
+        return asyncio.run_coroutine_threadsafe(read(), self._loop).result(timeout)
 
     def _count_done(self, _: Future[ProbeResult]) -> None:
         with self._lock:

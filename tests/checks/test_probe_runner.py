@@ -152,3 +152,25 @@ def test_a_cancelled_waiter_hands_its_slot_on(make_spec):
 
     stats = asyncio.run(scenario())
     assert stats.in_flight == 0 and stats.waiting == 0 and stats.finished == 2
+
+
+def test_submit_many_holds_jobs_until_their_start_and_gives_back_those_not_started(target, make_spec):
+    from collections import deque
+
+    from checks.runner import ProbeJob
+
+    url = target.set("/ok")
+    done: deque = deque()
+    now = time.time()
+    jobs = [ProbeJob(make_spec(kind="http", url=url, id="now"), ref="now"),
+            ProbeJob(make_spec(kind="http", url=url, id="soon"), start_at=now + 0.5, ref="soon"),
+            ProbeJob(make_spec(kind="http", url=url, id="later"), start_at=now + 60, ref="later")]
+    with Runner() as runner:
+        runner.submit_many(jobs, lambda job, result: done.append((job.ref, result.outcome)))
+        while len(done) < 2:
+            time.sleep(0.01)
+        assert [ref for ref, _ in done] == ["now", "soon"]
+        assert runner.in_flight == 1
+        assert [job.ref for job in runner.take_back_held()] == ["later"]
+        assert runner.in_flight == 0 and runner.running_jobs() == []
+    assert list(done) == [("now", "up"), ("soon", "up")] and target.hits("/ok") == 2

@@ -22,16 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import logging
-import queue
 import random
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from checks.result import ProbeResult
-from checks.runner import Runner
+from checks.runner import ProbeJob, Runner
 
 from ...db import utcnow
 from ...extensions import db
@@ -98,8 +96,10 @@ class CheckScheduler:
         self.flush_every = flush_every
         self.claim_every = claim_every
         self.lookahead = lookahead
-        self.results: queue.SimpleQueue[tuple[Claimed, ProbeResult]] = queue.SimpleQueue()
-        self.pending: dict[Future[ProbeResult], Claimed] = {}
+        # Finished runs, appended on the event loop's thread, drained here once per flush: no wake-up per probe.
+        self.done: deque[tuple[Claimed, ProbeResult]] = deque()
+        self.submitted = 0
+        self.finished = 0
         self.heartbeats: list[tuple[float, int, Claimed]] = []  # judged here at their slot, no network
         self.seq = 0
         self.runs = 0
@@ -140,7 +140,6 @@ class CheckScheduler:
         next_claim = 0.0
         next_flush = time.monotonic() + self.flush_every
         next_stats = 0.0
-        finished: list[tuple[Claimed, ProbeResult]] = []
         while not self.stop_event.is_set():
             mono = time.monotonic()
             if mono >= next_stats:
@@ -154,21 +153,22 @@ class CheckScheduler:
                 if not self.stats().saturated:
                     self._claim(runner)
             self._judge_due_heartbeats()
-            wait = max(0.0, min(next_claim, next_flush, next_stats) - time.monotonic())
+            if mono >= next_flush or len(self.done) >= self.batch:
+                next_flush = mono + self.flush_every
+                self._flush(self._drain())
+            wake = min(next_claim, next_flush, next_stats)
+            if self.heartbeats:
+                wake = min(wake, mono + max(0.0, self.heartbeats[0][0] - time.time()))
+            self.stop_event.wait(max(0.0, wake - time.monotonic()))
+        self._shutdown(runner)
+
+    def _drain(self) -> list[tuple[Claimed, ProbeResult]]:
+        out = []
+        while True:
             try:
-                finished.append(self.results.get(timeout=wait))
-            except queue.Empty:
-                pass
-            while True:
-                try:
-                    finished.append(self.results.get_nowait())
-                except queue.Empty:
-                    break
-            if finished and (time.monotonic() >= next_flush or len(finished) >= self.batch):
-                self._flush(finished)
-                finished = []
-                next_flush = time.monotonic() + self.flush_every
-        self._shutdown(runner, finished)
+                out.append(self.done.popleft())
+            except IndexError:
+                return out
 
     def _claim(self, runner: Runner) -> None:
         # Claim in batches until nothing more is due within the lookahead (or the engine holds enough).
@@ -179,32 +179,30 @@ class CheckScheduler:
                 log.exception("claiming checks failed; retrying")
                 db.session.rollback()
                 return
+            jobs = []
             for item in claimed:
-                self._submit(runner, item)
-            if len(claimed) < self.batch or len(self.pending) >= 4 * self.max_in_flight:
+                slot = item.slot.timestamp()
+                self.seq += 1
+                if item.kind == "heartbeat":
+                    heapq.heappush(self.heartbeats, (slot, self.seq, item))
+                else:
+                    jobs.append(ProbeJob(item.spec, _outcome_of(item.status), start_at=slot, priority=slot, ref=item))
+            if jobs:
+                self.submitted += len(jobs)
+                runner.submit_many(jobs, self._probe_done)
+            if len(claimed) < self.batch or self.submitted - self.finished >= 4 * self.max_in_flight:
                 return
 
-    def _submit(self, runner: Runner, item: Claimed) -> None:
-        slot = item.slot.timestamp()
-        self.seq += 1
-        if item.kind == "heartbeat":
-            heapq.heappush(self.heartbeats, (slot, self.seq, item))
-            return
-        future = runner.submit(item.spec, previous_outcome=_outcome_of(item.status), start_at=slot, priority=slot)
-        self.pending[future] = item
-        future.add_done_callback(lambda f, it=item: self._probe_done(f, it))
-
-    def _probe_done(self, future: Future[ProbeResult], item: Claimed) -> None:
+    def _probe_done(self, job: ProbeJob, result: ProbeResult) -> None:
         # Runs on the event loop's thread: hand over, nothing more.
-        if not future.cancelled():
-            self.results.put((item, future.result()))
+        self.done.append((job.ref, result))
 
     def _judge_due_heartbeats(self) -> None:
         now_ts = time.time()
         while self.heartbeats and self.heartbeats[0][0] <= now_ts:
             _, _, item = heapq.heappop(self.heartbeats)
             item.started_at = utcnow()
-            self.results.put((item, probe_claimed(item, item.started_at)))
+            self.done.append((item, probe_claimed(item, item.started_at)))
 
     def _flush(self, finished: list[tuple[Claimed, ProbeResult]]) -> None:
         if not finished:
@@ -222,15 +220,13 @@ class CheckScheduler:
                 CHECK_ERRORS.labels(item.kind, result.error_class).inc()
                 per_kind = self.errors.setdefault(item.kind, {})
                 per_kind[result.error_class] = per_kind.get(result.error_class, 0) + 1
+        self.finished += sum(1 for item, _ in finished if item.kind != "heartbeat")
         try:
             summary = record_results(self.worker_id, finished)
         except Exception:
             log.exception("writing %d check results failed; their claims expire and they run again", len(finished))
             db.session.rollback()
             return
-        finally:
-            for future in [f for f, item in self.pending.items() if f.done()]:
-                del self.pending[future]
         self.runs += len(finished)
         self.last_run_at = utcnow()
         if summary.skipped_slots:
@@ -251,7 +247,7 @@ class CheckScheduler:
         waiting = engine.waiting
         # Saturated: probes wait for a free slot in the engine.
         stats = SchedulerStats(
-            in_flight=len(self.pending) + len(self.heartbeats), running=engine.in_flight, waiting=waiting,
+            in_flight=self.submitted - self.finished + len(self.heartbeats), running=engine.in_flight, waiting=waiting,
             max_in_flight=self.max_in_flight, lag_p50=_pct(lags, 50), lag_p99=_pct(lags, 99),
             lag_max=lags[-1] if lags else 0.0, saturated=waiting > 0, runs=self.runs,
             skipped_slots=self.skipped_slots, errors={k: dict(v) for k, v in self.errors.items()})
@@ -269,32 +265,20 @@ class CheckScheduler:
                         engine.in_flight, self.max_in_flight, waiting, engine.oldest_wait_s,
                         stats.lag_p50, stats.lag_p99)
 
-    def _shutdown(self, runner: Runner, finished: list[tuple[Claimed, ProbeResult]]) -> None:
+    def _shutdown(self, runner: Runner) -> None:
         # Give back what has not started; let what runs finish (bounded), record it, release the rest.
-        now_ts = time.time()
-        unstarted = [item for _, _, item in self.heartbeats]
-        for future, item in list(self.pending.items()):
-            if item.slot.timestamp() > now_ts and future.cancel():
-                unstarted.append(item)
+        unstarted = [item for _, _, item in self.heartbeats] + [job.ref for job in runner.take_back_held()]
+        self.heartbeats = []
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(not f.done() for f in self.pending):
-            try:
-                finished.append(self.results.get(timeout=0.1))
-            except queue.Empty:
-                pass
-        while True:
-            try:
-                finished.append(self.results.get_nowait())
-            except queue.Empty:
-                break
-        self._flush(finished)
-        unstarted += [item for future, item in self.pending.items() if not future.done() or future.cancelled()]
+        while time.monotonic() < deadline and runner.running_jobs():
+            time.sleep(0.1)
+        self._flush(self._drain())
+        unstarted += [job.ref for job in runner.running_jobs()]  # still running after 30 s: cancelled below
         try:
             release_claims(self.worker_id, unstarted)
         except Exception:
             log.exception("releasing %d claims failed; their leases expire", len(unstarted))
             db.session.rollback()
-        self.heartbeats = []
         runner.close(wait=False)
 
 
