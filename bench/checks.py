@@ -300,6 +300,7 @@ def run_once(args: argparse.Namespace, n: int) -> dict:
         for p in procs:
             p.wait(timeout=120)
         time.sleep(1.5)  # nginx flushes its log buffer every second
+        load = Path("/proc/loadavg").read_text().split()[:3]
         hits = read_hits(nginx_log, "/k/")
         hang_hits = read_hits(tarpit_log, "/h/")
         healthy_paths = [f"/k/{i}" for i in range(n) if i not in hanging]
@@ -316,7 +317,7 @@ def run_once(args: argparse.Namespace, n: int) -> dict:
             "apply_s": apply_s, "window_s": w1 - w0, "healthy": healthy, "hang": hang,
             "cpu_cores": cpu / (w1 - w0), "cpu_ms_per_check": cpu / max(1, probes) * 1000,
             "bare_ms_per_get": bare_cpu / bare_n * 1000, "bare_gets": bare_n, "bare_wall_s": bare_wall,
-            "worker_log_tail": worker_log[-1500:],
+            "worker_log_tail": worker_log[-1500:], "loadavg": " ".join(load),
         }
     finally:
         for p in procs:
@@ -352,6 +353,10 @@ def report(r: dict) -> None:
     ok = (h.coverage_min >= GOALS["coverage"] and h.gap_p99 <= GOALS["p99_gap_s"]
           and (r["hang"] is None or r["hang"].coverage_min >= GOALS["coverage"]))
     print(f"timing goals (coverage >= 0.99 per interval, p99 gap deviation <= 1 s): {'met' if ok else 'NOT met'}")
+    print(f"machine load average (1/5/15 min) at the end: {r['loadavg']}")
+    warnings = [line for line in r["worker_log_tail"].splitlines() if "WARNING" in line or "ERROR" in line]
+    if warnings or not h.probes:
+        print("worker log (tail):\n" + "\n".join((warnings or r["worker_log_tail"].splitlines())[-8:]))
 
 
 def main() -> None:

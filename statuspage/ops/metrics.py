@@ -22,7 +22,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from ..services.monitoring.selfcheck import worker_loads
 
 HTTP_REQUESTS = Counter("statuspage_http_requests_total", "HTTP requests served",
                         ["method", "endpoint", "status"])
@@ -87,6 +89,36 @@ class DatabaseCollector:
             WorkerHeartbeat.stopped_at.is_(None),
             WorkerHeartbeat.last_seen_at > now - __import__("datetime").timedelta(seconds=60))) or 0)
         yield workers
+        yield from _worker_load_metrics(now)
+
+
+def _worker_load_metrics(now):
+    """Each live worker's check loop, from its heartbeat: in flight, waiting, start lag, saturation, errors."""
+    loads = worker_loads(now)
+    in_flight = GaugeMetricFamily("statuspage_worker_probes_in_flight", "Probes running on the worker's event loop",
+                                  labels=["worker"])
+    waiting = GaugeMetricFamily("statuspage_worker_probes_waiting",
+                                "Due probes waiting for a free slot (above 0: saturated)", labels=["worker"])
+    saturated = GaugeMetricFamily("statuspage_worker_saturated", "1 while the worker's probes wait for a slot",
+                                  labels=["worker"])
+    lag = GaugeMetricFamily("statuspage_worker_start_lag_seconds",
+                            "Probe start lag behind the slot over the last minute", labels=["worker", "quantile"])
+    skipped = CounterMetricFamily("statuspage_worker_check_slots_skipped",
+                                  "Slots that passed unrun since the worker started", labels=["worker"])
+    errors = CounterMetricFamily("statuspage_worker_check_errors",
+                                 "Runs that were not up since the worker started, by kind and error class",
+                                 labels=["worker", "kind", "error_class"])
+    for w in loads:
+        in_flight.add_metric([w.id], w.running)
+        waiting.add_metric([w.id], w.waiting)
+        saturated.add_metric([w.id], 1 if w.saturated else 0)
+        lag.add_metric([w.id, "0.5"], w.lag_p50)
+        lag.add_metric([w.id, "0.99"], w.lag_p99)
+        skipped.add_metric([w.id], w.skipped_slots)
+        for kind, classes in sorted(w.errors.items()):
+            for error_class, count in sorted(classes.items()):
+                errors.add_metric([w.id, kind, error_class], count)
+    yield from (in_flight, waiting, saturated, lag, skipped, errors)
 
 
 def _registry() -> CollectorRegistry:

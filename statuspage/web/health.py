@@ -37,16 +37,20 @@ def readyz():
 
 @bp.get("/healthz/monitoring")
 def monitoring():
-    """For an external watchdog: 503 when no worker has run checks for STATUSPAGE_MONITORING_STALE_AFTER."""
+    """For an external watchdog: 503 when no worker has run checks for STATUSPAGE_MONITORING_STALE_AFTER,
+    or when checks start later than STATUSPAGE_MONITORING_MAX_START_LAG (p99 over the last minute)."""
     from flask import current_app
 
     from ..services.monitoring.selfcheck import monitoring_state
 
-    state = monitoring_state(current_app.extensions["statuspage.settings"].monitoring_stale_after)
-    body = {"status": "delayed" if state.delayed else "ok", "message": state.message,
+    settings = current_app.extensions["statuspage.settings"]
+    state = monitoring_state(settings.monitoring_stale_after, max_start_lag=settings.monitoring_max_start_lag)
+    status = "delayed" if state.delayed else "lagging" if state.lagging else "ok"
+    body = {"status": status, "message": state.message,
             "last_checks_at": state.last_checks_at.isoformat() if state.last_checks_at else None,
-            "workers_alive": state.workers_alive}
+            "workers_alive": state.workers_alive, "start_lag_p99_seconds": state.start_lag_p99,
+            "max_start_lag_seconds": state.max_start_lag, "saturated_workers": state.saturated_workers}
     resp = jsonify(body)
-    resp.status_code = 503 if state.delayed else 200
+    resp.status_code = 503 if status != "ok" else 200
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -15,6 +15,7 @@ from ...models import Check, Incident
 from ...models.constants import OPEN_INCIDENT_STATUSES
 from ...services.incidents import maintenance as maint_svc
 from ...services.incidents.lifecycle import IncidentError
+from ...services.monitoring.selfcheck import monitoring_state, worker_loads
 from ...services.monitoring.silence import silence_check
 from ..authz import EVERYONE, current_actor, require_role
 from .blueprint import (
@@ -34,8 +35,12 @@ def dashboard():
     checks = db.session.scalars(select(Check).where(Check.archived_at.is_(None))
                                 .options(selectinload(Check.component)).order_by(Check.slug)).all()
     failing = [c for c in checks if c.status in ("down", "degraded")]
+    settings = current_app.extensions["statuspage.settings"]
     return render_template(
         "admin/dashboard.html", now=now,
+        monitoring=monitoring_state(settings.monitoring_stale_after, now,
+                                    max_start_lag=settings.monitoring_max_start_lag),
+        worker_loads=worker_loads(now),
         published=[i for i in open_incidents if i.published_at is not None],
         drafts=[i for i in open_incidents if i.published_at is None],
         components=all_components(), checks=checks, failing=failing,
