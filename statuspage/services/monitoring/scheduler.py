@@ -141,26 +141,37 @@ class CheckScheduler:
         next_flush = time.monotonic() + self.flush_every
         next_stats = 0.0
         while not self.stop_event.is_set():
-            mono = time.monotonic()
-            if mono >= next_stats:
-                next_stats = mono + 1.0
-                self._refresh_stats(runner)
-            if mono >= next_claim:
-                # Jittered: with a fixed cadence, of two workers the one whose tick falls just before
-                # the other's would claim nearly every slot forever (each claim looks ahead).
-                # A random cadence lets the phases drift, so replicas share the work evenly over time.
-                next_claim = mono + self.claim_every * random.uniform(0.5, 1.5)
-                if not self.stats().saturated:
-                    self._claim(runner)
-            self._judge_due_heartbeats()
-            if mono >= next_flush or len(self.done) >= self.batch:
-                next_flush = mono + self.flush_every
-                self._flush(self._drain())
-            wake = min(next_claim, next_flush, next_stats)
-            if self.heartbeats:
-                wake = min(wake, mono + max(0.0, self.heartbeats[0][0] - time.time()))
-            self.stop_event.wait(max(0.0, wake - time.monotonic()))
+            try:
+                next_claim, next_flush, next_stats = self._step(runner, next_claim, next_flush, next_stats)
+            except Exception:  # a loop that dies stops every check: log, pause, go on
+                log.exception("check loop step failed; going on")
+                db.session.rollback()
+                self.stop_event.wait(1.0)
         self._shutdown(runner)
+
+    def _step(self, runner: Runner, next_claim: float, next_flush: float,
+              next_stats: float) -> tuple[float, float, float]:
+        """One turn of the loop: stats, claims, due heartbeats, a flush; then sleep until the next event."""
+        mono = time.monotonic()
+        if mono >= next_stats:
+            next_stats = mono + 1.0
+            self._refresh_stats(runner)
+        if mono >= next_claim:
+            # Jittered: with a fixed cadence, of two workers the one whose tick falls just before
+            # the other's would claim nearly every slot forever (each claim looks ahead).
+            # A random cadence lets the phases drift, so replicas share the work evenly over time.
+            next_claim = mono + self.claim_every * random.uniform(0.5, 1.5)
+            if not self.stats().saturated:
+                self._claim(runner)
+        self._judge_due_heartbeats()
+        if mono >= next_flush or len(self.done) >= self.batch:
+            next_flush = mono + self.flush_every
+            self._flush(self._drain())
+        wake = min(next_claim, next_flush, next_stats)
+        if self.heartbeats:
+            wake = min(wake, mono + max(0.0, self.heartbeats[0][0] - time.time()))
+        self.stop_event.wait(max(0.0, wake - time.monotonic()))
+        return next_claim, next_flush, next_stats
 
     def _drain(self) -> list[tuple[Claimed, ProbeResult]]:
         out = []
@@ -267,13 +278,17 @@ class CheckScheduler:
 
     def _shutdown(self, runner: Runner) -> None:
         # Give back what has not started; let what runs finish (bounded), record it, release the rest.
-        unstarted = [item for _, _, item in self.heartbeats] + [job.ref for job in runner.take_back_held()]
+        unstarted = [item for _, _, item in self.heartbeats]
         self.heartbeats = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and runner.running_jobs():
-            time.sleep(0.1)
-        self._flush(self._drain())
-        unstarted += [job.ref for job in runner.running_jobs()]  # still running after 30 s: cancelled below
+        try:
+            unstarted += [job.ref for job in runner.take_back_held(timeout=30)]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and runner.running_jobs(timeout=30):
+                time.sleep(0.1)
+            self._flush(self._drain())
+            unstarted += [job.ref for job in runner.running_jobs(timeout=30)]  # still running: cancelled below
+        except Exception:  # the loop did not answer: what it held comes back when the leases end
+            log.exception("stopping the probe engine cleanly failed")
         try:
             release_claims(self.worker_id, unstarted)
         except Exception:
