@@ -63,7 +63,7 @@ class Worker:
         return run
 
     def heartbeat(self) -> None:
-        if not self.checks.thread.is_alive() and not self.stop_event.is_set():
+        if not self.checks.alive() and not self.stop_event.is_set():
             # The check loop died: exit so the supervisor (systemd, `statuspage run`) restarts us, rather
             # than heartbeating while no checks run.
             log.critical("check scheduler thread is gone; exiting for a restart")

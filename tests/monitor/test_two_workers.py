@@ -50,7 +50,7 @@ def test_two_workers_run_each_slot_once(app, app_env, target, db_backend):
     db.session.expire_all()
     per_check = dict(db.session.execute(
         select(Check.slug, func.count(CheckResult.id)).join(CheckResult, CheckResult.check_id == Check.id)
-        .group_by(Check.slug)).all())
+        .where(CheckResult.status_code.is_not(None)).group_by(Check.slug)).all())  # runs the target answered
     total_hits = 0
     for i in range(n):
         hits = target.hits(f"/c/{i}")
@@ -60,7 +60,11 @@ def test_two_workers_run_each_slot_once(app, app_env, target, db_backend):
             # every probe that reached the target is exactly one recorded (check, slot): no slot ran twice
             assert hits == per_check.get(f"chk-{i}", 0), f"chk-{i}: {hits} probes, {per_check.get(f'chk-{i}')} rows"
     runs = db.session.scalar(select(func.sum(WorkerHeartbeat.checks_run)))
-    assert runs == total_hits, f"the workers ran {runs} probes, the target saw {total_hits}"
+    # A probe that got no HTTP answer (a loaded machine's target may not take the connection in time) is a
+    # stored run the target never logged: every other run reached it exactly once.
+    unanswered = db.session.scalar(select(func.count()).select_from(CheckResult)
+                                   .where(CheckResult.status_code.is_(None)))
+    assert runs - unanswered == total_hits, f"the workers ran {runs} probes ({unanswered} unanswered), the target saw {total_hits}"
     by_worker = db.session.execute(select(CheckResult.worker_id, func.count()).group_by(CheckResult.worker_id)).all()
     print(f"\n{db_backend}: {total_hits} runs of {n} checks; per worker: {sorted(c for _, c in by_worker)}")
     assert len(by_worker) == 2

@@ -1,12 +1,13 @@
 """The worker's check loop: claims due checks, hands them to the probe engine ahead of their slot, writes
 results in batches.
 
-Two threads share the work, and neither waits for the other:
+Three threads share the work, and none waits for another:
 
-* this scheduler thread owns the database: it claims what falls due in the next ``lookahead`` seconds
-  (claims are committed before any probe runs), submits each claimed check to the engine with its slot
-  as start time and priority, drains finished results and writes them in batches (one transaction per
-  batch, multi-row statements);
+* the scheduler thread claims what falls due in the next ``lookahead`` seconds (claims are committed
+  before any probe runs) and submits each claimed check to the engine with its slot as start time and
+  priority;
+* the recorder thread drains finished runs once a second and writes them in batches (one transaction
+  per batch, multi-row statements), so a slow write never delays a claim, nor a claim a write;
 * the engine's event loop (``checks.runner.Runner``) holds every submitted probe until its slot, then
   runs it — thousands in flight at once, each under its own deadline. When more are due than
   ``max_in_flight`` allows, the most overdue start first.
@@ -106,18 +107,25 @@ class CheckScheduler:
         self.skipped_slots = 0
         self.errors: dict[str, dict[str, int]] = {}
         self.lags: deque[tuple[float, float]] = deque()  # (monotonic time started, lag seconds)
+        self._lock = threading.Lock()  # lags and errors: written by the recorder, read by the scheduler
         self.last_run_at: dt.datetime | None = None
         self._stats = SchedulerStats(max_in_flight=max_in_flight)
         self._stats_lock = threading.Lock()
         self._last_saturation_log = 0.0
         self.runner: Runner | None = None
         self.thread = threading.Thread(target=self._main, name="check-scheduler", daemon=True)
+        self.recorder = threading.Thread(target=self._record_main, name="check-recorder", daemon=True)
+        self._recorder_stop = threading.Event()
 
     def start(self) -> None:
         self.thread.start()
 
     def join(self, timeout: float | None = None) -> None:
         self.thread.join(timeout)
+
+    def alive(self) -> bool:
+        """Whether the scheduler (and, once started, the recorder) thread still runs."""
+        return self.thread.is_alive() and (self.recorder.is_alive() or self.recorder.ident is None)
 
     def stats(self) -> SchedulerStats:
         """The latest snapshot (refreshed about once a second by the loop); safe from any thread."""
@@ -128,9 +136,23 @@ class CheckScheduler:
         with self.app.app_context():
             try:
                 self.runner = Runner(max_in_flight=self.max_in_flight)
+                self.recorder.start()
                 self._loop(self.runner)
             except Exception:  # pragma: no cover - logged; the worker's heartbeat sees the thread gone
                 log.exception("check scheduler crashed")
+            finally:
+                db.session.remove()
+
+    def _record_main(self) -> None:
+        with self.app.app_context():
+            try:
+                while not self._recorder_stop.wait(self.flush_every):
+                    try:
+                        self._flush(self._drain())
+                    except Exception:  # never let the recorder die: the runs come back when leases end
+                        log.exception("recording check results failed; going on")
+                        db.session.rollback()
+                self._flush(self._drain())
             finally:
                 db.session.remove()
 
@@ -138,20 +160,18 @@ class CheckScheduler:
 
     def _loop(self, runner: Runner) -> None:
         next_claim = 0.0
-        next_flush = time.monotonic() + self.flush_every
         next_stats = 0.0
         while not self.stop_event.is_set():
             try:
-                next_claim, next_flush, next_stats = self._step(runner, next_claim, next_flush, next_stats)
+                next_claim, next_stats = self._step(runner, next_claim, next_stats)
             except Exception:  # a loop that dies stops every check: log, pause, go on
                 log.exception("check loop step failed; going on")
                 db.session.rollback()
                 self.stop_event.wait(1.0)
         self._shutdown(runner)
 
-    def _step(self, runner: Runner, next_claim: float, next_flush: float,
-              next_stats: float) -> tuple[float, float, float]:
-        """One turn of the loop: stats, claims, due heartbeats, a flush; then sleep until the next event."""
+    def _step(self, runner: Runner, next_claim: float, next_stats: float) -> tuple[float, float]:
+        """One turn of the loop: stats, claims, due heartbeats; then sleep until the next event."""
         mono = time.monotonic()
         if mono >= next_stats:
             next_stats = mono + 1.0
@@ -164,14 +184,11 @@ class CheckScheduler:
             if not self.stats().saturated:
                 self._claim(runner)
         self._judge_due_heartbeats()
-        if mono >= next_flush or len(self.done) >= self.batch:
-            next_flush = mono + self.flush_every
-            self._flush(self._drain())
-        wake = min(next_claim, next_flush, next_stats)
+        wake = min(next_claim, next_stats)
         if self.heartbeats:
             wake = min(wake, mono + max(0.0, self.heartbeats[0][0] - time.time()))
         self.stop_event.wait(max(0.0, wake - time.monotonic()))
-        return next_claim, next_flush, next_stats
+        return next_claim, next_stats
 
     def _drain(self) -> list[tuple[Claimed, ProbeResult]]:
         out = []
@@ -219,18 +236,23 @@ class CheckScheduler:
         if not finished:
             return
         mono = time.monotonic()
+        lags = []
         for item, result in finished:
             if item.started_at is None:
                 item.started_at = result.checked_at or utcnow()
             lag = max(0.0, (item.started_at - item.slot).total_seconds())
-            self.lags.append((mono, lag))
+            lags.append((mono, lag))
             SCHEDULER_LAG.observe(lag)
             CHECK_RUNS.labels(item.kind, result.outcome).inc()
             CHECK_LATENCY.labels(item.kind).observe((result.latency_ms or 0.0) / 1000)
             if result.error_class:
                 CHECK_ERRORS.labels(item.kind, result.error_class).inc()
-                per_kind = self.errors.setdefault(item.kind, {})
-                per_kind[result.error_class] = per_kind.get(result.error_class, 0) + 1
+        with self._lock:
+            self.lags.extend(lags)
+            for item, result in finished:
+                if result.error_class:
+                    per_kind = self.errors.setdefault(item.kind, {})
+                    per_kind[result.error_class] = per_kind.get(result.error_class, 0) + 1
         self.finished += sum(1 for item, _ in finished if item.kind != "heartbeat")
         try:
             summary = record_results(self.worker_id, finished)
@@ -251,9 +273,11 @@ class CheckScheduler:
 
     def _refresh_stats(self, runner: Runner) -> None:
         mono = time.monotonic()
-        while self.lags and self.lags[0][0] < mono - LAG_WINDOW_S:
-            self.lags.popleft()
-        lags = sorted(lag for _, lag in self.lags)
+        with self._lock:
+            while self.lags and self.lags[0][0] < mono - LAG_WINDOW_S:
+                self.lags.popleft()
+            lags = sorted(lag for _, lag in self.lags)
+            errors = {k: dict(v) for k, v in self.errors.items()}
         engine = runner.stats()
         waiting = engine.waiting
         # Saturated: probes wait for a free slot in the engine.
@@ -261,7 +285,7 @@ class CheckScheduler:
             in_flight=self.submitted - self.finished + len(self.heartbeats), running=engine.in_flight, waiting=waiting,
             max_in_flight=self.max_in_flight, lag_p50=_pct(lags, 50), lag_p99=_pct(lags, 99),
             lag_max=lags[-1] if lags else 0.0, saturated=waiting > 0, runs=self.runs,
-            skipped_slots=self.skipped_slots, errors={k: dict(v) for k, v in self.errors.items()})
+            skipped_slots=self.skipped_slots, errors=errors)
         with self._stats_lock:
             self._stats = stats
         PROBES_IN_FLIGHT.set(engine.in_flight)
@@ -285,10 +309,11 @@ class CheckScheduler:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and runner.running_jobs(timeout=30):
                 time.sleep(0.1)
-            self._flush(self._drain())
             unstarted += [job.ref for job in runner.running_jobs(timeout=30)]  # still running: cancelled below
         except Exception:  # the loop did not answer: what it held comes back when the leases end
             log.exception("stopping the probe engine cleanly failed")
+        self._recorder_stop.set()  # the recorder writes what finished, then ends
+        self.recorder.join(timeout=60)
         try:
             release_claims(self.worker_id, unstarted)
         except Exception:
