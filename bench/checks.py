@@ -193,7 +193,7 @@ class Timing:
     gap_p50: float
     gap_p99: float
     gap_max: float
-    doubled: int  # two probes of one check less than half an interval apart (a slot run twice)
+    doubled: int  # two probes of one check less than half an interval apart (a late run, then one on time)
     skipped: int  # a gap of more than 1.5 intervals (a slot missed)
 
 
@@ -342,7 +342,7 @@ def report(r: dict) -> None:
             ("coverage per interval, mean", "coverage_mean", "{:.4f}"),
             ("gap deviation p50 (s)", "gap_p50", "{:.3f}"), ("gap deviation p99 (s)", "gap_p99", "{:.3f}"),
             ("gap deviation max (s)", "gap_max", "{:.3f}"),
-            ("slots run twice (gap < interval/2)", "doubled", "{:d}"),
+            ("gaps under half an interval (late, then on time)", "doubled", "{:d}"),
             ("slots skipped (gap > 1.5 intervals)", "skipped", "{:d}")]
     for label, attr, fmt in rows:
         hang = fmt.format(getattr(r["hang"], attr)) if r["hang"] else "-"

@@ -101,6 +101,7 @@ class CheckScheduler:
         self.done: deque[tuple[Claimed, ProbeResult]] = deque()
         self.submitted = 0
         self.finished = 0
+        self.running_ids: set[int] = set()  # checks submitted and not yet recorded (a set: GIL-atomic ops)
         self.heartbeats: list[tuple[float, int, Claimed]] = []  # judged here at their slot, no network
         self.seq = 0
         self.runs = 0
@@ -214,11 +215,17 @@ class CheckScheduler:
                 if item.kind == "heartbeat":
                     heapq.heappush(self.heartbeats, (slot, self.seq, item))
                 else:
+                    if item.id in self.running_ids:
+                        # Its lease ran out while its earlier slot still waits in this worker (overload):
+                        # the earlier run records and moves the slot on; never run a check twice at once.
+                        continue
+                    self.running_ids.add(item.id)
                     jobs.append(ProbeJob(item.spec, _outcome_of(item.status), start_at=slot, priority=slot, ref=item))
             if jobs:
                 self.submitted += len(jobs)
                 runner.submit_many(jobs, self._probe_done)
-            if len(claimed) < self.batch or self.submitted - self.finished >= 4 * self.max_in_flight:
+            # Hold no more than the engine can start soon: what it cannot run stays claimable in the database.
+            if len(claimed) < self.batch or self.submitted - self.finished >= 2 * self.max_in_flight:
                 return
 
     def _probe_done(self, job: ProbeJob, result: ProbeResult) -> None:
@@ -254,6 +261,7 @@ class CheckScheduler:
                     per_kind = self.errors.setdefault(item.kind, {})
                     per_kind[result.error_class] = per_kind.get(result.error_class, 0) + 1
         self.finished += sum(1 for item, _ in finished if item.kind != "heartbeat")
+        self.running_ids.difference_update(item.id for item, _ in finished)
         try:
             summary = record_results(self.worker_id, finished)
         except Exception:
