@@ -9,7 +9,9 @@ Side by side in one run:
   (coverage) and, per check, how far the gap between two probes strays from the interval
   (gap deviation p50/p99), separately for healthy and hanging checks;
 * CPU per check of the worker, against a bare aiohttp loop (its own process) doing the same GETs to
-  the same nginx with a new connection each (`TCPConnector(force_close=True)`), as our probes do.
+  the same nginx with a new connection each (`TCPConnector(force_close=True)`), as our probes do —
+  and, to tell the engine's cost from the database's, our engine alone (``checks.runner.Runner``, its
+  own process, no database) doing the same GETs.
 
     python bench/checks.py --n 10000 --interval 60 [--hanging 0.1] [--db postgresql] [--workers 2]
     python bench/checks.py --ceiling 20000,40000,60000 --db postgresql     # the most one worker holds
@@ -153,6 +155,28 @@ def bare_loop(port: int, n: int, concurrency: int) -> tuple[float, float]:
                          check=True, capture_output=True, text=True)
     data = json.loads(out.stdout)
     return data["cpu"], data["wall"]
+
+
+def engine_loop(port: int, n: int, concurrency: int) -> tuple[float, float]:
+    """The same GETs through our engine alone (checks.runner.Runner: conditions, results, no database),
+    in its own process; returns (CPU seconds, wall seconds)."""
+    out = subprocess.run([sys.executable, __file__, "engine", str(port), str(n), str(concurrency)],
+                         check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    data = json.loads(out.stdout)
+    return data["cpu"], data["wall"]
+
+
+def _engine_main(port: int, n: int, concurrency: int) -> None:
+    from checks.runner import Runner
+    from checks.spec import parse_check_spec
+
+    specs = [parse_check_spec({"id": f"e{i}", "kind": "http", "url": f"http://127.0.0.1:{port}/engine/{i}",
+                               "timeout": "5s"})[0] for i in range(n)]
+    t0 = time.monotonic()
+    with Runner(max_in_flight=concurrency) as runner:
+        runner.run(specs)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"cpu": usage.ru_utime + usage.ru_stime, "wall": time.monotonic() - t0}))
 
 
 def _bare_main(port: int, n: int, concurrency: int) -> None:
@@ -313,12 +337,14 @@ def run_once(args: argparse.Namespace, n: int) -> dict:
         probes = healthy.probes + (hang.probes if hang else 0)
         bare_n = min(healthy.probes or n, 20_000)
         bare_cpu, bare_wall = bare_loop(port, bare_n, args.bare_concurrency)
+        engine_cpu, _ = engine_loop(port, bare_n, args.bare_concurrency)
         worker_log = "".join((work / f"worker{i}.log").read_text()[-4000:] for i in range(args.workers))
         return {
             "n": n, "hanging": len(hanging), "db": args.db, "workers": args.workers, "interval": args.interval,
             "apply_s": apply_s, "window_s": w1 - w0, "healthy": healthy, "hang": hang,
             "cpu_cores": cpu / (w1 - w0), "cpu_ms_per_check": cpu / max(1, probes) * 1000,
             "bare_ms_per_get": bare_cpu / bare_n * 1000, "bare_gets": bare_n, "bare_wall_s": bare_wall,
+            "engine_ms_per_get": engine_cpu / bare_n * 1000,
             "worker_log_tail": worker_log[-1500:], "loadavg": " ".join(load),
         }
     finally:
@@ -352,6 +378,8 @@ def report(r: dict) -> None:
     print(f"{'CPU ms per check, worker (all of it)':52} {r['cpu_ms_per_check']:>10.3f}")
     print(f"{'CPU ms per GET, bare aiohttp, new connection each':52} {r['bare_ms_per_get']:>10.3f}")
     print(f"{'ratio worker / bare (goal <= 1.5)':52} {ratio:>10.2f}")
+    print(f"{'CPU ms per GET, our engine alone (no database)':52} {r['engine_ms_per_get']:>10.3f}")
+    print(f"{'ratio engine alone / bare':52} {r['engine_ms_per_get'] / r['bare_ms_per_get']:>10.2f}")
     ok = (h.coverage_min >= GOALS["coverage"] and h.gap_p99 <= GOALS["p99_gap_s"]
           and (r["hang"] is None or r["hang"].coverage_min >= GOALS["coverage"]))
     print(f"timing goals (coverage >= 0.99 per interval, p99 gap deviation <= 1 s): {'met' if ok else 'NOT met'}")
@@ -364,6 +392,9 @@ def report(r: dict) -> None:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "tarpit":
         asyncio.run(_tarpit(int(sys.argv[2]), sys.argv[3]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "engine":
+        _engine_main(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
         return
     if len(sys.argv) > 1 and sys.argv[1] == "bare":
         _bare_main(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
