@@ -167,6 +167,9 @@ def engine_loop(port: int, n: int, concurrency: int) -> tuple[float, float]:
 
 
 def _engine_main(port: int, n: int, concurrency: int) -> None:
+    # Run as a script, this file's folder comes first on sys.path and its name would shadow the engine.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != here]
     from checks.runner import Runner
     from checks.spec import parse_check_spec
 

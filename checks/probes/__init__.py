@@ -9,6 +9,7 @@ for the one probe.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -71,12 +72,21 @@ async def probe(spec: CheckSpec, session: ProbeSession, *, now: datetime | None 
 def run_probe(spec: CheckSpec, *, now: datetime | None = None, resolver: HostResolver | None = None) -> ProbeResult:
     """Probe ``spec`` once, synchronously, on a loop of its own; never raises.
 
-    For one-off probes outside the runner. It must not be called from a
-    thread that runs an event loop (await :func:`probe` there).
+    For one-off probes outside the runner. Called from a thread whose event
+    loop is running (a test tool, an async server), it runs the probe on a
+    thread of its own and waits for it: the caller's loop is never re-entered.
     """
 
     async def one() -> ProbeResult:
         async with ProbeSession(resolver) as session:
             return await probe(spec, session, now=now)
 
-    return asyncio.run(one())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(one())
+    results: list[ProbeResult] = []
+    worker = threading.Thread(target=lambda: results.append(asyncio.run(one())), name="checks-run-probe")
+    worker.start()
+    worker.join()
+    return results[0]

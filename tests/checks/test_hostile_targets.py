@@ -59,7 +59,8 @@ def hostile_specs(make_spec, hostile: HostileTargets) -> dict[str, list[CheckSpe
 
 
 EXPECTED = {
-    "accepts, never answers": ("down", "timeout", "no response from 127.0.0.1:"),
+    # Accepted at once, the probe waits for the answer; on a loaded machine the accept itself may be what runs out.
+    "accepts, never answers": ("down", "timeout", ("no response from 127.0.0.1:", "no connection to 127.0.0.1:")),
     "drips a byte a second": ("down", "timeout", "no complete response within the 8s timeout"),
     "50 MB body": ("up", None, "ok"),
     "redirect loop": ("down", "http", "redirect loop: "),
@@ -116,7 +117,9 @@ def test_healthy_probes_finish_while_hundreds_of_each_hostile_target_hang(hostil
         assert len(got) == PER_KIND
         assert Counter((r.outcome, r.error_class) for r in got) == {(outcome, error_class): PER_KIND}, (
             kind, Counter((r.outcome, r.error_class, r.message) for r in got).most_common(3))
-        assert all(text in r.message for r in got), (kind, {r.message for r in got if text not in r.message})
+        texts = text if isinstance(text, tuple) else (text,)
+        wrong = {r.message for r in got if not any(t in r.message for t in texts)}
+        assert not wrong, (kind, wrong)
 
     # No healthy probe waited behind a hanging one: all of them finished before the first probe that
     # ran into its 8 s deadline did.

@@ -211,3 +211,14 @@ def test_a_dripping_https_body_is_cut_at_the_total_deadline(tls_target, make_spe
     url = tls_target.set("/drip", body="x" * 200, drip=0.2)
     result = run_probe(make_spec(kind="http", url=url, verify_tls=False, timeout="1s", interval="10s"))
     assert result.outcome == "down" and result.error_class == "timeout"
+
+
+def test_run_probe_works_from_a_thread_whose_event_loop_is_running(target, make_spec):
+    import asyncio
+
+    url = target.set("/ok")
+
+    async def caller():
+        return run_probe(make_spec(kind="http", url=url))  # a sync tool called from async code
+
+    assert asyncio.run(caller()).outcome == "up"
