@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 
 import pytest
 
 from checks.probes import HostResolver, run_probe
 from checks.probes._net import ResolveError
+from tests.support.aio import run_async
 from tests.support.dns_server import DnsServer
 from tests.support.target import TcpTarget
 
@@ -77,14 +77,14 @@ def test_answers_are_cached_for_their_ttl_and_failures_are_not(dns_server, resol
                 await resolver.resolve("missing.test")
         return first, second
 
-    first, second = asyncio.run(lookups())
+    first, second = run_async(lookups)
     assert first == second == [(socket.AF_INET, "127.0.0.1")]
     assert dns_server.queries.count(("api.test.", "A")) == 1
     assert dns_server.queries.count(("missing.test.", "A")) == 2
 
 
 def test_an_ipv6_only_name_resolves_to_its_aaaa_record(resolver):
-    assert asyncio.run(resolver.resolve("v6only.test")) == [(socket.AF_INET6, "::1")]
+    assert run_async(lambda: resolver.resolve("v6only.test")) == [(socket.AF_INET6, "::1")]
 
 
 def test_literals_localhost_hosts_file_and_invalid_need_no_dns(tmp_path, dns_server):
@@ -101,12 +101,12 @@ def test_literals_localhost_hosts_file_and_invalid_need_no_dns(tmp_path, dns_ser
             await resolver.resolve("v6.internal"),
         ]
 
-    literal, v6literal, localhost, db, v6 = asyncio.run(lookups())
+    literal, v6literal, localhost, db, v6 = run_async(lookups)
     assert literal == [(socket.AF_INET, "192.0.2.7")]
     assert v6literal == [(socket.AF_INET6, "::1")]
     assert localhost[0] == (socket.AF_INET, "127.0.0.1")
     assert db == [(socket.AF_INET, "10.1.2.3")]
     assert v6 == [(socket.AF_INET6, "::1")]
     with pytest.raises(ResolveError, match="the .invalid domain never resolves"):
-        asyncio.run(resolver.resolve("name.invalid"))
+        run_async(lambda: resolver.resolve("name.invalid"))
     assert dns_server.queries == []

@@ -214,11 +214,11 @@ def test_a_dripping_https_body_is_cut_at_the_total_deadline(tls_target, make_spe
 
 
 def test_run_probe_works_from_a_thread_whose_event_loop_is_running(target, make_spec):
-    import asyncio
+    from tests.support.aio import run_async
 
     url = target.set("/ok")
 
     async def caller():
         return run_probe(make_spec(kind="http", url=url))  # a sync tool called from async code
 
-    assert asyncio.run(caller()).outcome == "up"
+    assert run_async(caller).outcome == "up"

@@ -9,6 +9,7 @@ import time
 
 from checks.result import ProbeResult
 from checks.runner import Engine, Runner, probe_with_reprobe
+from tests.support.aio import run_async
 
 
 def test_probes_are_in_flight_together_and_results_keep_their_order(target, make_spec):
@@ -106,7 +107,7 @@ def test_a_blip_is_filtered_by_the_reprobe(make_spec):
         return ProbeResult(outcome=next(outcomes), check_id=spec.id)
 
     spec = make_spec(kind="http", url="http://127.0.0.1/", reprobe_on_failure=True)
-    result = asyncio.run(probe_with_reprobe(spec, flaky))
+    result = run_async(lambda: probe_with_reprobe(spec, flaky))
     assert result.outcome == "up" and result.reprobed
     assert result.observed["first_attempt"]["outcome"] == "down"
 
@@ -150,7 +151,7 @@ def test_a_cancelled_waiter_hands_its_slot_on(make_spec):
             assert doomed.cancelled()
             return engine.stats()
 
-    stats = asyncio.run(scenario())
+    stats = run_async(scenario)
     assert stats.in_flight == 0 and stats.waiting == 0 and stats.finished == 2
 
 
