@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .outbound import parse_nameserver, parse_networks
+
 
 class SettingsError(RuntimeError):
     """A setting from the environment is missing or malformed."""
@@ -147,6 +149,10 @@ class Settings:
     outbox_lease_seconds: float = 120.0
     mail_bounce_limit: int = 3
     webhook_failure_limit: int = 5
+    # Outbound requests to user-configured URLs (webhooks): networks allowed although not public, and
+    # the nameserver to resolve their hosts with (None: the system resolver). See statuspage/outbound.py.
+    outbound_allow: tuple = ()
+    outbound_nameserver: tuple[str, int] | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -180,6 +186,19 @@ def _version_check_interval(env: Mapping[str, str]) -> float:
     return value
 
 
+def _outbound(env: Mapping[str, str]) -> tuple[tuple, tuple[str, int] | None]:
+    try:
+        allow = parse_networks(env.get("STATUSPAGE_OUTBOUND_ALLOW") or "")
+    except ValueError as exc:
+        raise SettingsError(f"STATUSPAGE_OUTBOUND_ALLOW: {exc}") from None
+    raw = (env.get("STATUSPAGE_OUTBOUND_NAMESERVER") or "").strip()
+    try:
+        nameserver = parse_nameserver(raw) if raw else None
+    except ValueError as exc:
+        raise SettingsError(f"STATUSPAGE_OUTBOUND_NAMESERVER: {exc}") from None
+    return allow, nameserver
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Path | None = None) -> Settings:
     """Build Settings from an environment mapping (``os.environ`` by default)."""
     env = os.environ if env is None else env
@@ -210,6 +229,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
     if env_float(env, "STATUSPAGE_VERSION_CHECK_INTERVAL", 0.0, minimum=0.0) > 1.0:
         raise SettingsError("STATUSPAGE_VERSION_CHECK_INTERVAL: must be ≤ 1 (a change shows on every replica "
                             "within a second)")
+    outbound_allow, outbound_nameserver = _outbound(env)
     return Settings(
         instance_path=instance_path,
         database_url=database_url,
@@ -245,4 +265,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         outbox_lease_seconds=env_float(env, "STATUSPAGE_OUTBOX_LEASE", 120.0, minimum=1.0),
         mail_bounce_limit=env_int(env, "STATUSPAGE_MAIL_BOUNCE_LIMIT", 3, minimum=1),
         webhook_failure_limit=env_int(env, "STATUSPAGE_WEBHOOK_FAILURE_LIMIT", 5, minimum=1),
+        outbound_allow=outbound_allow,
+        outbound_nameserver=outbound_nameserver,
     )

@@ -9,14 +9,15 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from flask import current_app
 from sqlalchemy import delete, select, update
 
 from ...db import utcnow
 from ...extensions import db
 from ...mail.message import is_safe_address
 from ...models import Component, OutboxMessage, Subscriber, SubscriberComponent
+from ...outbound import OutboundPolicy, OutboundRefused
 from ..audit import Actor, record
 from .events import enqueue_direct
 
@@ -188,12 +189,15 @@ def _cancel_pending(subscriber_id: int, reason: str) -> None:
 
 
 def validate_webhook_url(raw: str | None) -> str:
+    """The trimmed URL if the outbound policy lets webhooks go there now (resolved and vetted)."""
     url = (raw or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1000:
+    if not url:
         raise SubscriptionError("Enter an absolute http(s) URL.", "url")
-    if any(ch in url for ch in "\r\n\t "):
-        raise SubscriptionError("The URL must not contain spaces or line breaks.", "url")
+    policy = OutboundPolicy.from_settings(current_app.extensions["statuspage.settings"])
+    try:
+        policy.check_url(url)
+    except OutboundRefused as exc:
+        raise SubscriptionError(f"{exc}.", "url") from None
     return url
 
 
