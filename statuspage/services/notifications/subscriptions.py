@@ -18,6 +18,7 @@ from ...extensions import db
 from ...mail.message import is_safe_address
 from ...models import Component, OutboxMessage, Subscriber, SubscriberComponent
 from ...outbound import OutboundPolicy, OutboundRefused
+from ...text import text_problem
 from ..audit import Actor, record
 from .events import enqueue_direct
 
@@ -40,7 +41,7 @@ def normalize_email(raw: str | None) -> str:
     value = (raw or "").strip().lower()
     if not value:
         raise SubscriptionError("Enter your email address.", "email")
-    if len(value) > 254 or not _EMAIL.match(value) or not is_safe_address(value):
+    if len(value) > 254 or not _EMAIL.match(value) or text_problem(value) or not is_safe_address(value):
         raise SubscriptionError("Enter a valid email address, like name@example.com.", "email")
     return value
 

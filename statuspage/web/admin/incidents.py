@@ -153,6 +153,24 @@ def incident_note(public_id: str):
     return redirect(url_for(target, public_id=public_id), 303)
 
 
+@bp.post("/incidents/<public_id>/updates/<update_id>/correct")
+@require_role(*WRITERS)
+def update_correct(public_id: str, update_id: str):
+    inc = lifecycle_svc.find_incident(public_id, None)
+    update = next((u for u in inc.updates if u.public_id == update_id), None) if inc is not None else None
+    if update is None:
+        abort(404)
+    try:
+        lifecycle_svc.correct_update(update, body=request.form.get("body", ""), actor=current_actor())
+    except IncidentError as exc:
+        db.session.rollback()
+        flash(f"Update not corrected: {exc}", "error")
+    else:
+        flash("Update corrected (the change is in the audit log; nobody was notified again).", "success")
+    target = "admin.incident" if inc.kind == "incident" else "admin.maintenance_detail"
+    return redirect(url_for(target, public_id=public_id) + f"#update-{update_id}", 303)
+
+
 @bp.post("/incidents/<public_id>/edit")
 @require_role(*WRITERS)
 def incident_edit(public_id: str):
