@@ -129,7 +129,9 @@ class Settings:
     ratelimit_storage_url: str
     login_rate_limit: str
     subscribe_rate_limit: str
-    session_cookie_secure: bool
+    # True/False when STATUSPAGE_SECURE_COOKIES or STATUSPAGE_PUBLIC_URL decides; None: follow the page's
+    # configured URL (config file ``page.url``), read per response (web/sessions.py).
+    session_cookie_secure: bool | None
     export_dir: Path | None
     result_retention_days: int
     worker_batch_size: int
@@ -184,6 +186,13 @@ def _version_check_interval(env: Mapping[str, str]) -> float:
     if value > 1.0:
         raise SettingsError(f"STATUSPAGE_VERSION_CHECK_INTERVAL: must be ≤ 1 (seconds), got {value}")
     return value
+
+
+def _secure_cookies(env: Mapping[str, str]) -> bool | None:
+    if (env.get("STATUSPAGE_SECURE_COOKIES") or "").strip():
+        return env_bool(env, "STATUSPAGE_SECURE_COOKIES", False)
+    public_url = env_url(env, "STATUSPAGE_PUBLIC_URL")
+    return public_url.startswith("https://") if public_url else None
 
 
 def _outbound(env: Mapping[str, str]) -> tuple[tuple, tuple[str, int] | None]:
@@ -247,8 +256,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         ratelimit_storage_url=(env.get("STATUSPAGE_RATELIMIT_STORAGE_URL") or "memory://"),
         login_rate_limit=(env.get("STATUSPAGE_LOGIN_RATE_LIMIT") or "10 per minute"),
         subscribe_rate_limit=(env.get("STATUSPAGE_SUBSCRIBE_RATE_LIMIT") or "5 per minute"),
-        session_cookie_secure=env_bool(env, "STATUSPAGE_SECURE_COOKIES",
-                                       default=(env_url(env, "STATUSPAGE_PUBLIC_URL") or "").startswith("https")),
+        session_cookie_secure=_secure_cookies(env),
         export_dir=Path(export_dir).expanduser().resolve() if export_dir else None,
         result_retention_days=env_int(env, "STATUSPAGE_RESULT_RETENTION_DAYS", 7, minimum=1),
         worker_batch_size=env_int(env, "STATUSPAGE_WORKER_BATCH", 500, minimum=1, maximum=100000),

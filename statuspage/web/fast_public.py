@@ -23,6 +23,7 @@ from .public_cache import (
     not_modified_since,
     validators,
 )
+from .security_headers import HSTS, PUBLIC_HEADERS
 
 
 class FastPublicCache:
@@ -59,11 +60,12 @@ class FastPublicCache:
         etag, last_modified, common = validators(version, changed_at, minute, full, meta, self.app, delayed)
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims = environ.get("HTTP_IF_MODIFIED_SINCE")
+        security = [*PUBLIC_HEADERS, HSTS] if environ.get("wsgi.url_scheme") == "https" else list(PUBLIC_HEADERS)
         if (inm is not None and etag_matches(inm, etag)) or (
                 inm is None and ims is not None and not_modified_since(ims, last_modified)):
-            start_response("304 Not Modified", common)
+            start_response("304 Not Modified", [*common, *security])
             return [b""]
         headers = [("Content-Type", entry.content_type), ("Content-Length", str(len(entry.body))),
-                   *entry.headers, *common]
+                   *entry.headers, *common, *security]
         start_response("200 OK", headers)
         return [b""] if method == "HEAD" else [entry.body]

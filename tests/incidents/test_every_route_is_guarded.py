@@ -182,3 +182,40 @@ def test_a_form_post_without_csrf_token_is_refused(app, client, with_session):
         resp = client.post(url, data={"name": "x", "body": "y"})
         assert resp.status_code == 400, (endpoint, resp.status_code)
         assert "CSRF" in resp.get_data(as_text=True)
+
+
+# --- Issue 17, item 7: security headers on every response ----------------------------------------------------
+
+PUBLIC_PREFIXES = ("/api/v2/", "/history", "/incidents/", "/components/", "/badge/", "/maintenance.ics",
+                   "/healthz", "/readyz", "/static/")
+
+
+def _assert_security_headers(url: str, resp) -> None:
+    csp = resp.headers.get("Content-Security-Policy", "")
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp, (url, csp)
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, (url, csp)
+    assert resp.headers.get("X-Content-Type-Options") == "nosniff", url
+    assert resp.headers.get("Referrer-Policy"), url
+    public = url == "/" or url.startswith(PUBLIC_PREFIXES)
+    if public:
+        assert "frame-ancestors *" in csp, url
+    else:
+        assert "frame-ancestors 'none'" in csp and resp.headers.get("X-Frame-Options") == "DENY", url
+        assert resp.headers.get("Referrer-Policy") == "no-referrer", url
+
+
+@pytest.mark.parametrize("role", [None, "admin"])
+def test_every_route_answers_with_security_headers(app, client, role):
+    values = _world()
+    if role:
+        login(client, role)
+    seen = 0
+    for _endpoint, method, url in _routes(app, values):
+        if method != "GET":
+            continue
+        resp = client.get(url)
+        _assert_security_headers(url, resp)
+        seen += 1
+    for url in ("/", "/", "/history.rss", "/static/style.css", "/no-such-page"):  # the 2nd "/" is the fast path
+        _assert_security_headers(url if url != "/no-such-page" else "/admin", client.get(url))
+    assert seen > 60
