@@ -53,7 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
         REMEMBER_COOKIE_SECURE=bool(settings.session_cookie_secure),
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead; a long incident must not expire the form
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         JSON_SORT_KEYS=False,
@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
         app.config.update(config)
 
     from . import db as dbmod
+    from . import ratelimit  # noqa: F401  (registers the database storage of rate limits)
     from .extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)

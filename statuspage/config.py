@@ -129,6 +129,8 @@ class Settings:
     ratelimit_storage_url: str
     login_rate_limit: str
     subscribe_rate_limit: str
+    ping_rate_limit: str
+    subscription_mail_interval: int  # seconds between two link mails to one address on public requests
     # True/False when STATUSPAGE_SECURE_COOKIES or STATUSPAGE_PUBLIC_URL decides; None: follow the page's
     # configured URL (config file ``page.url``), read per response (web/sessions.py).
     session_cookie_secure: bool | None
@@ -160,6 +162,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def ratelimit_storage_uri(self) -> str:
+        """The ``limits`` storage URI: ``database`` means the app's database (statuspage/ratelimit.py)."""
+        return "statuspage+db://" if self.ratelimit_storage_url in ("", "database") else self.ratelimit_storage_url
 
 
 def _ensure_secret_key(instance_path: Path) -> str:
@@ -253,9 +260,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         mail_from=mail_from,
         mail_send_rate=env_float(env, "STATUSPAGE_MAIL_RATE", 0.0, minimum=0.0),
         mail_dir=Path(env.get("STATUSPAGE_MAIL_DIR") or instance_path / "mail"),
-        ratelimit_storage_url=(env.get("STATUSPAGE_RATELIMIT_STORAGE_URL") or "memory://"),
+        ratelimit_storage_url=(env.get("STATUSPAGE_RATELIMIT_STORAGE_URL") or "database").strip(),
         login_rate_limit=(env.get("STATUSPAGE_LOGIN_RATE_LIMIT") or "10 per minute"),
         subscribe_rate_limit=(env.get("STATUSPAGE_SUBSCRIBE_RATE_LIMIT") or "5 per minute"),
+        ping_rate_limit=(env.get("STATUSPAGE_PING_RATE_LIMIT") or "30 per minute"),
+        subscription_mail_interval=env_int(env, "STATUSPAGE_SUBSCRIPTION_MAIL_INTERVAL", 3600, minimum=0,
+                                           maximum=7 * 86400),
         session_cookie_secure=_secure_cookies(env),
         export_dir=Path(export_dir).expanduser().resolve() if export_dir else None,
         result_retention_days=env_int(env, "STATUSPAGE_RESULT_RETENTION_DAYS", 7, minimum=1),
