@@ -19,6 +19,7 @@ from .public_cache import (
     EXPORT_ENVIRON_KEY,
     PathMeta,
     cache_state,
+    canonical_path,
     etag_matches,
     not_modified_since,
     validators,
@@ -38,12 +39,12 @@ class FastPublicCache:
         if method not in ("GET", "HEAD") or EXPORT_ENVIRON_KEY in environ:
             return self.next(environ, start_response)
         path = environ.get("PATH_INFO") or "/"
-        query = environ.get("QUERY_STRING") or ""
-        full = f"{path}?{query}" if query else path
         paths: dict[str, PathMeta] | None = self.app.extensions.get("statuspage.public_paths")
-        meta = paths.get(full) if paths else None
+        meta = paths.get(path) if paths else None
         if meta is None:
             return self.next(environ, start_response)
+        # Unknown query parameters do not make a new variant (public_cache.canonical_path).
+        full = canonical_path(path, environ.get("QUERY_STRING") or "", meta.params)
         # A read: never take SQLite's write lock here (that would queue behind any writer).
         intent = write_intent.set(False)
         try:

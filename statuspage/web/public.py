@@ -157,7 +157,7 @@ def _month_start(year: int, month: int, tz: dt.tzinfo) -> dt.datetime:
 
 
 @bp.get("/history")
-@public_cached()
+@public_cached(params=("page",))
 def history():
     page = get_page()
     tz = page.tz
