@@ -245,7 +245,8 @@ def parse_account(item: Any, path: str, component_ids: set[str] | None, errors: 
     if aid and not EXTERNAL_ID.match(aid):
         errors.add(f"{path}.id", f"must be letters, digits and . _ : - only, got {aid!r}")
     name = f.text("name", required=True, max_len=300)
-    arr = f.number("arr", default=Decimal(0), minimum=0)
+    # The column holds 12 digits before the point; a bigger figure (1e400) would become infinity.
+    arr = f.number("arr", default=Decimal(0), minimum=0, maximum=MAX_ARR)
     sla = f.number("sla_target", minimum=0, maximum=100, exclusive_min=True)
     owner = errors.check(f"{path}.owner", as_email, item["owner"]) if item.get("owner") else None
     team_raw = item.get("team") or []
@@ -332,6 +333,8 @@ def _parse_causes(raw: list, errors: ErrorCollector) -> list[dict[str, str]]:
             out.append({"id": cid, "name": name})
     return out
 
+
+MAX_ARR = 999_999_999_999
 
 TOP_LEVEL = {"page", "groups", "components", "accounts", "sla", "cause_categories"}
 
