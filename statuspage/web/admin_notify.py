@@ -14,6 +14,7 @@ from ..services.page import get_page
 from ..services.site.public import grouped, public_components
 from .authz import EVERYONE, current_actor, require_role
 from .disclosure import sees_secrets
+from .query import page_number
 
 bp = Blueprint("admin_notify", __name__, url_prefix="/admin")
 PAGE_SIZE = 100
@@ -41,20 +42,13 @@ def subscriber_filter(stmt, state: str | None, kind: str | None, q: str | None, 
     return stmt
 
 
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
-
-
 @bp.get("/subscribers")
 @require_role(*EVERYONE)
 def subscribers():
     state = request.args.get("state") if request.args.get("state") in STATES else None
     kind = request.args.get("kind") if request.args.get("kind") in ("email", "webhook") else None
     q = (request.args.get("q") or "").strip()[:200]
-    number = _page_number()
+    number = page_number()
     urls = sees_secrets()
     base = subscriber_filter(select(Subscriber), state, kind, q, match_urls=urls)
     total = db.session.scalar(subscriber_filter(select(func.count(Subscriber.id)), state, kind, q, match_urls=urls))
@@ -108,7 +102,7 @@ def unquarantine(sub_id: int):
 @require_role(*EVERYONE)
 def outbox():
     status = request.args.get("status") if request.args.get("status") in OUTBOX_STATUSES else None
-    number = _page_number()
+    number = page_number()
     stmt = select(OutboxMessage)
     if status:
         stmt = stmt.where(OutboxMessage.status == status)

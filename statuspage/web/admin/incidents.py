@@ -14,6 +14,7 @@ from ...services.incidents import lifecycle as lifecycle_svc
 from ...services.incidents import templates as templates_svc
 from ...services.incidents.lifecycle import IncidentError
 from ..authz import EVERYONE, current_actor, require_role
+from ..query import page_number
 from .blueprint import (
     NEXT_STATUS,
     PER_PAGE,
@@ -30,7 +31,7 @@ from .blueprint import (
 @bp.get("/incidents")
 @require_role(*EVERYONE)
 def incidents():
-    page_no = max(1, request.args.get("page", 1, type=int) or 1)
+    page_no = page_number()
     query = select(Incident).where(Incident.kind == "incident").order_by(Incident.created_at.desc())
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(query.limit(PER_PAGE).offset((page_no - 1) * PER_PAGE)).all()
