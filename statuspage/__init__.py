@@ -76,10 +76,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
     from . import models  # noqa: F401  (register every table with the metadata)
     from .web import register_blueprints
+    from .web.jsonbody import init_json
     from .web.security_headers import init_security_headers
     from .web.sessions import init_sessions
 
     register_blueprints(app)
+    init_json(app)
     init_sessions(app)
     init_security_headers(app)
 
