@@ -156,7 +156,9 @@ def record_failed_login(email: str, *, ip: str | None) -> None:
 
 
 def record_logout(user: User, *, actor: Actor) -> None:
-    """A person signed out. Commits."""
+    """A person signed out: bump their session version, so every session cookie issued so far — this one
+    and a copy someone saved — stops working. Commits."""
+    user.session_version = (user.session_version or 1) + 1
     record(actor, "auth.logout", "user", user.id)
     db.session.commit()
 
