@@ -22,7 +22,7 @@ from ....models import (
 from ....services.incidents.lifecycle import KEY_TIMESTAMPS
 from ....services.notifications.subscriptions import component_slugs
 from ....services.page import get_page
-from ...disclosure import shown_recipient, shown_webhook_url
+from ...disclosure import shown_recipient, shown_target, shown_webhook_url
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -45,7 +45,7 @@ def group_json(grp: ComponentGroup) -> dict[str, Any]:
 
 def check_json(c: Check) -> dict[str, Any]:
     last = c.last_result if isinstance(c.last_result, dict) else None
-    return {"id": c.slug, "component_id": c.component.slug, "kind": c.kind, "target": c.target,
+    return {"id": c.slug, "component_id": c.component.slug, "kind": c.kind, "target": shown_target(c.target),
             "state": c.status, "flapping": bool(c.flapping), "interval_seconds": c.interval_seconds,
             "silenced_until": iso(c.silenced_until), "last_run_at": iso(c.last_run_at), "last_result": last}
 
