@@ -90,6 +90,10 @@ HOSTILE_BODIES = {
     "nan": '{"minutes": NaN, "arr": Infinity}',
     "control": '{"incident": {"name": "a\\u000bb", "body": "c\\u000cd"}, "name": "a\\u000bb"}',
     "not-utf8": b'{"name": "\xff\xfe"}',
+    "wrong-types": '{"kind": "email", "email": [null, null], "url": {"a": 1}, "format": ["slack"], "components": '
+                   '"api", "incident": {"name": ["x"], "components": [1]}, "name": 5, "arr": "x"}',
+    "email-list": '{"kind": "email", "email": [null, null]}',
+    "url-object": '{"kind": "webhook", "url": {"a": 1}, "format": "slack"}',
 }
 
 

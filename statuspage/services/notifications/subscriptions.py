@@ -39,6 +39,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def normalize_email(raw: str | None) -> str:
     """Trimmed, lower-cased, validated email; SubscriptionError otherwise."""
+    if raw is not None and not isinstance(raw, str):
+        raise SubscriptionError("Enter an email address as text.", "email")
     value = (raw or "").strip().lower()
     if not value:
         raise SubscriptionError("Enter your email address.", "email")
@@ -231,6 +233,8 @@ def _cancel_pending(subscriber_id: int, reason: str) -> None:
 
 def validate_webhook_url(raw: str | None) -> str:
     """The trimmed URL if the outbound policy lets webhooks go there now (resolved and vetted)."""
+    if raw is not None and not isinstance(raw, str):
+        raise SubscriptionError("Enter the URL as text.", "url")
     url = (raw or "").strip()
     if not url:
         raise SubscriptionError("Enter an absolute http(s) URL.", "url")
