@@ -77,11 +77,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
     from . import models  # noqa: F401  (register every table with the metadata)
     from .web import register_blueprints
     from .web.jsonbody import init_json
+    from .web.query import init_query_bounds
     from .web.security_headers import init_security_headers
     from .web.sessions import init_sessions
 
     register_blueprints(app)
     init_json(app)
+    init_query_bounds(app)
     init_sessions(app)
     init_security_headers(app)
 

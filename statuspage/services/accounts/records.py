@@ -142,6 +142,11 @@ def _validate(data: dict[str, Any], components: dict[str, Component], path: str 
         problem = text_problem(value) if value else None
         if problem:
             raise AccountError(f"invalid account: {key}: {problem}", {key: problem})
+    emails = [("owner", adef.owner)] + [(f"team[{i}]", e) for i, e in enumerate(adef.team)]
+    emails += [(f"contacts[{i}].email", c.email) for i, c in enumerate(adef.contacts)]
+    for key, value in emails:
+        if value and (len(value) > 254 or text_problem(value)):
+            raise AccountError(f"invalid account: {key}: not an email address", {key: "not an email address"})
     return adef
 
 
