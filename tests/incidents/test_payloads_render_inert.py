@@ -147,3 +147,14 @@ def test_no_query_parameter_makes_any_list_answer_500(app, client):
         assert client.get("/admin/reports", query_string={"months": value}).status_code == 200, value
     for big in ("/api/v1/outbox/99999999999999999999", "/api/v1/subscribers/99999999999999999999"):
         assert client.get(big, headers=auth).status_code == 404
+
+
+def test_long_or_control_character_query_values_are_a_json_400(app, client):
+    from statuspage.services.users import create_token
+
+    _, token = create_token("fuzz", "read")
+    auth = {"Authorization": f"Bearer {token}"}
+    for value in ("x" * 201, "a\x00b", "\x85"):
+        resp = client.get("/api/v1/subscribers", query_string={"q": value}, headers=auth)
+        assert resp.status_code == 400 and resp.is_json and resp.json["error"]["code"] == "invalid_query", value
+    assert client.get("/api/v1/subscribers", query_string={"q": "x" * 200}, headers=auth).status_code == 200
