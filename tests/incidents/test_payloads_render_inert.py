@@ -156,5 +156,5 @@ def test_long_or_control_character_query_values_are_a_json_400(app, client):
     auth = {"Authorization": f"Bearer {token}"}
     for value in ("x" * 201, "a\x00b", "\x85"):
         resp = client.get("/api/v1/subscribers", query_string={"q": value}, headers=auth)
-        assert resp.status_code == 400 and resp.is_json and resp.json["error"]["code"] == "invalid_query", value
+        assert resp.status_code == 400 and resp.is_json and resp.json["error"]["code"] == "invalid_request", value
     assert client.get("/api/v1/subscribers", query_string={"q": "x" * 200}, headers=auth).status_code == 200
