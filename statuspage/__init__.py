@@ -49,11 +49,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
-        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_SECURE=bool(settings.session_cookie_secure),  # decided per response: web/sessions.py
+        REMEMBER_COOKIE_SECURE=bool(settings.session_cookie_secure),
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead; a long incident must not expire the form
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         JSON_SORT_KEYS=False,
@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
         app.config.update(config)
 
     from . import db as dbmod
+    from . import ratelimit  # noqa: F401  (registers the database storage of rate limits)
     from .extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -75,8 +76,16 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
 
     from . import models  # noqa: F401  (register every table with the metadata)
     from .web import register_blueprints
+    from .web.jsonbody import init_json
+    from .web.query import init_query_bounds
+    from .web.security_headers import init_security_headers
+    from .web.sessions import init_sessions
 
     register_blueprints(app)
+    init_json(app)
+    init_query_bounds(app)
+    init_sessions(app)
+    init_security_headers(app)
 
     from .cli import register_cli
 

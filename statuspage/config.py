@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .outbound import parse_nameserver, parse_networks
+
 
 class SettingsError(RuntimeError):
     """A setting from the environment is missing or malformed."""
@@ -127,7 +129,11 @@ class Settings:
     ratelimit_storage_url: str
     login_rate_limit: str
     subscribe_rate_limit: str
-    session_cookie_secure: bool
+    ping_rate_limit: str
+    subscription_mail_interval: int  # seconds between two link mails to one address on public requests
+    # True/False when STATUSPAGE_SECURE_COOKIES or STATUSPAGE_PUBLIC_URL decides; None: follow the page's
+    # configured URL (config file ``page.url``), read per response (web/sessions.py).
+    session_cookie_secure: bool | None
     export_dir: Path | None
     result_retention_days: int
     worker_batch_size: int
@@ -152,11 +158,20 @@ class Settings:
     monitoring_max_start_lag: float = 10.0
     # Set when STATUSPAGE_WORKER_THREADS (the thread pool's setting, now an alias) was used.
     deprecated: list[str] = field(default_factory=list)
+    # Outbound requests to user-configured URLs (webhooks): networks allowed although not public, and
+    # the nameserver to resolve their hosts with (None: the system resolver). See statuspage/outbound.py.
+    outbound_allow: tuple = ()
+    outbound_nameserver: tuple[str, int] | None = None
     extra: dict = field(default_factory=dict)
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def ratelimit_storage_uri(self) -> str:
+        """The ``limits`` storage URI: ``database`` means the app's database (statuspage/ratelimit.py)."""
+        return "statuspage+db://" if self.ratelimit_storage_url in ("", "database") else self.ratelimit_storage_url
 
 
 def _ensure_secret_key(instance_path: Path) -> str:
@@ -198,6 +213,26 @@ def _version_check_interval(env: Mapping[str, str]) -> float:
     return value
 
 
+def _secure_cookies(env: Mapping[str, str]) -> bool | None:
+    if (env.get("STATUSPAGE_SECURE_COOKIES") or "").strip():
+        return env_bool(env, "STATUSPAGE_SECURE_COOKIES", False)
+    public_url = env_url(env, "STATUSPAGE_PUBLIC_URL")
+    return public_url.startswith("https://") if public_url else None
+
+
+def _outbound(env: Mapping[str, str]) -> tuple[tuple, tuple[str, int] | None]:
+    try:
+        allow = parse_networks(env.get("STATUSPAGE_OUTBOUND_ALLOW") or "")
+    except ValueError as exc:
+        raise SettingsError(f"STATUSPAGE_OUTBOUND_ALLOW: {exc}") from None
+    raw = (env.get("STATUSPAGE_OUTBOUND_NAMESERVER") or "").strip()
+    try:
+        nameserver = parse_nameserver(raw) if raw else None
+    except ValueError as exc:
+        raise SettingsError(f"STATUSPAGE_OUTBOUND_NAMESERVER: {exc}") from None
+    return allow, nameserver
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Path | None = None) -> Settings:
     """Build Settings from an environment mapping (``os.environ`` by default)."""
     env = os.environ if env is None else env
@@ -228,6 +263,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
     if env_float(env, "STATUSPAGE_VERSION_CHECK_INTERVAL", 0.0, minimum=0.0) > 1.0:
         raise SettingsError("STATUSPAGE_VERSION_CHECK_INTERVAL: must be ≤ 1 (a change shows on every replica "
                             "within a second)")
+    outbound_allow, outbound_nameserver = _outbound(env)
     return Settings(
         instance_path=instance_path,
         database_url=database_url,
@@ -242,11 +278,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         mail_from=mail_from,
         mail_send_rate=env_float(env, "STATUSPAGE_MAIL_RATE", 0.0, minimum=0.0),
         mail_dir=Path(env.get("STATUSPAGE_MAIL_DIR") or instance_path / "mail"),
-        ratelimit_storage_url=(env.get("STATUSPAGE_RATELIMIT_STORAGE_URL") or "memory://"),
+        ratelimit_storage_url=(env.get("STATUSPAGE_RATELIMIT_STORAGE_URL") or "database").strip(),
         login_rate_limit=(env.get("STATUSPAGE_LOGIN_RATE_LIMIT") or "10 per minute"),
         subscribe_rate_limit=(env.get("STATUSPAGE_SUBSCRIBE_RATE_LIMIT") or "5 per minute"),
-        session_cookie_secure=env_bool(env, "STATUSPAGE_SECURE_COOKIES",
-                                       default=(env_url(env, "STATUSPAGE_PUBLIC_URL") or "").startswith("https")),
+        ping_rate_limit=(env.get("STATUSPAGE_PING_RATE_LIMIT") or "30 per minute"),
+        subscription_mail_interval=env_int(env, "STATUSPAGE_SUBSCRIPTION_MAIL_INTERVAL", 3600, minimum=0,
+                                           maximum=7 * 86400),
+        session_cookie_secure=_secure_cookies(env),
         export_dir=Path(export_dir).expanduser().resolve() if export_dir else None,
         result_retention_days=env_int(env, "STATUSPAGE_RESULT_RETENTION_DAYS", 7, minimum=1),
         worker_batch_size=env_int(env, "STATUSPAGE_WORKER_BATCH", 500, minimum=1, maximum=100000),
@@ -265,4 +303,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         webhook_failure_limit=env_int(env, "STATUSPAGE_WEBHOOK_FAILURE_LIMIT", 5, minimum=1),
         monitoring_max_start_lag=env_float(env, "STATUSPAGE_MONITORING_MAX_START_LAG", 10.0, minimum=1.0),
         deprecated=["STATUSPAGE_WORKER_THREADS"] if _uses_old_thread_setting(env) else [],
+        outbound_allow=outbound_allow,
+        outbound_nameserver=outbound_nameserver,
     )

@@ -245,7 +245,8 @@ def parse_account(item: Any, path: str, component_ids: set[str] | None, errors: 
     if aid and not EXTERNAL_ID.match(aid):
         errors.add(f"{path}.id", f"must be letters, digits and . _ : - only, got {aid!r}")
     name = f.text("name", required=True, max_len=300)
-    arr = f.number("arr", default=Decimal(0), minimum=0)
+    # The column holds 12 digits before the point; a bigger figure (1e400) would become infinity.
+    arr = f.number("arr", default=Decimal(0), minimum=0, maximum=MAX_ARR)
     sla = f.number("sla_target", minimum=0, maximum=100, exclusive_min=True)
     owner = errors.check(f"{path}.owner", as_email, item["owner"]) if item.get("owner") else None
     team_raw = item.get("team") or []
@@ -333,7 +334,78 @@ def _parse_causes(raw: list, errors: ErrorCollector) -> list[dict[str, str]]:
     return out
 
 
+MAX_ARR = 999_999_999_999
+
 TOP_LEVEL = {"page", "groups", "components", "accounts", "sla", "cause_categories"}
+
+# Bounds of what a configuration file may be: real files are a few hundred lines, a few levels deep.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 50
+MAX_NODES = 200_000  # counted with every alias expanded: what validation would have to walk
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a nesting limit and a bound on the document's expanded size.
+
+    Aliases stay allowed (``<<: *defaults`` is handy), but a document whose aliases expand to more
+    than ``MAX_NODES`` nodes (a "billion laughs" bomb: 342 bytes that expand to gigabytes) is refused
+    before anything walks it; nesting deeper than ``MAX_DEPTH`` is refused while composing, before
+    Python's recursion limit is reached.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many nodes ``node`` stands for once every alias is expanded (memoised per shared node)."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = 1  # a cycle (a recursive alias) counts once instead of forever
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            total += _expanded_size(child, memo)
+            if total > MAX_NODES:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            total += _expanded_size(key, memo) + _expanded_size(value, memo)
+            if total > MAX_NODES:
+                break
+    memo[id(node)] = total
+    return total
+
+
+def _load_yaml(text: str) -> Any:
+    """Parse YAML safely and within bounds; ConfigFileError with one line per problem."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node, {}) > MAX_NODES:
+            raise ConfigFileError([f"file: too large once its aliases (*name) are expanded (more than "
+                                   f"{MAX_NODES:,} values); write the entries out or use fewer aliases"])
+        return loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
+        raise ConfigFileError([f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+    except RecursionError:
+        raise ConfigFileError([f"file: nested too deeply (at most {MAX_DEPTH} levels)"]) from None
+    finally:
+        loader.dispose()
 
 
 def parse_config(text: str, env: Mapping[str, str] | None = None) -> ConfigDoc:
@@ -342,12 +414,7 @@ def parse_config(text: str, env: Mapping[str, str] | None = None) -> ConfigDoc:
 
     env = os.environ if env is None else env
     errors = ErrorCollector()
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
-        raise ConfigFileError([f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+    raw = _load_yaml(text)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -380,10 +447,19 @@ def parse_config(text: str, env: Mapping[str, str] | None = None) -> ConfigDoc:
 
 
 def load_config_file(path: str, env: Mapping[str, str] | None = None) -> ConfigDoc:
-    """Read and parse a config file from disk."""
+    """Read and parse a config file from disk (UTF-8, at most MAX_FILE_BYTES)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigFileError([f"{path}: cannot read: {exc.strerror}"]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigFileError([f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; "
+                               "a configuration file is never that big"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigFileError([f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file "
+                               "as UTF-8"]) from None
     return parse_config(text, env)

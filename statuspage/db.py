@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db as _db
+from .files import private_sqlite
 
 
 def utcnow() -> dt.datetime:
@@ -51,6 +52,7 @@ def configure_engine(engine: Engine) -> None:
     """SQLite: WAL, busy_timeout, foreign keys, BEGIN IMMEDIATE (see docs/pitfalls.md: SQLite under concurrency)."""
     if engine.dialect.name != "sqlite":
         return
+    private_sqlite(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):

@@ -111,6 +111,7 @@ class Worker:
 
 def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
     """(name, interval seconds, function) of every periodic job."""
+    from .ratelimit import prune_rate_limits
     from .services.idempotency import prune_idempotency_keys
     from .services.incidents.auto import resolve_quiet_auto_incidents
     from .services.incidents.maintenance import advance_maintenance
@@ -124,6 +125,7 @@ def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
         ("rollup_and_prune_results", 3600.0,
          lambda: rollups.rollup_and_prune(retention_days=settings.result_retention_days)),
         ("prune_idempotency_keys", 3600.0, prune_idempotency_keys),
+        ("prune_rate_limits", 3600.0, prune_rate_limits),
         ("monitoring_watchdog", 30.0, lambda: selfcheck.alert_if_monitoring_delayed(settings.monitoring_stale_after)),
         ("maintenance", 30.0, advance_maintenance),
         ("auto_resolve_incidents", 30.0, resolve_quiet_auto_incidents),

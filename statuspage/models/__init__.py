@@ -31,7 +31,7 @@ from .incidents import (
     UpdateTemplate,
 )
 from .outbox import OutboxMessage
-from .site import IdempotencyKey, Page, SiteVersion, WorkerHeartbeat
+from .site import IdempotencyKey, Page, RateLimitCounter, SiteVersion, WorkerHeartbeat
 from .subscribers import Subscriber, SubscriberComponent
 from .users import ApiToken, User
 
@@ -41,6 +41,6 @@ __all__ = [
     "CheckRollup", "Component", "ComponentGroup", "ComponentStatusInterval", "ComponentUptimeDay",
     "IMPACTS", "INCIDENT_STATUSES", "IdempotencyKey", "Incident", "IncidentCheck", "IncidentComponent",
     "IncidentUpdate", "IncidentUpdateComponent", "MAINTENANCE_STATUSES", "OutboxMessage", "Page",
-    "Postmortem", "ROLES", "STATUS_SEVERITY", "SiteVersion", "Subscriber", "SubscriberComponent",
+    "Postmortem", "ROLES", "RateLimitCounter", "STATUS_SEVERITY", "SiteVersion", "Subscriber", "SubscriberComponent",
     "UpdateTemplate", "User", "WorkerHeartbeat",
 ]

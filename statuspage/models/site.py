@@ -46,6 +46,15 @@ class SiteVersion(db.Model):
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
+class RateLimitCounter(db.Model):
+    """One fixed-window counter of a rate limit (``statuspage/ratelimit.py``), shared by every process."""
+
+    __tablename__ = "rate_limit_counter"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at: Mapped[float] = mapped_column(Float, nullable=False)  # Unix time; the window ends here
+
+
 class IdempotencyKey(db.Model):
     """A POST with an Idempotency-Key header answers the same response when retried."""
 

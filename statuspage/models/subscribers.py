@@ -28,6 +28,9 @@ class Subscriber(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     # Bumped to invalidate every link issued so far (tokens carry it).
     token_version: Mapped[int] = mapped_column(Integer, default=1)
+    # When the last confirmation or "manage" link was mailed on a public request: at most one per
+    # STATUSPAGE_SUBSCRIPTION_MAIL_INTERVAL, so a form cannot be used to flood an address.
+    link_mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     components: Mapped[list[SubscriberComponent]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan")

@@ -22,6 +22,7 @@ from sqlalchemy import Date, DateTime, Numeric, func, insert, select, text
 from sqlalchemy.types import LargeBinary
 
 from ..extensions import db
+from ..files import create_private
 from ..migrations_state import head_revision
 
 DUMP_FORMAT = "statuspage-dump"
@@ -58,6 +59,7 @@ def _run_pg_tool(tool: str, options: list[str], fallback: str, *, dbname_flag: s
 def backup(path: str) -> str:
     """Write a consistent backup of the live database to `path`; returns a description."""
     backend = db.engine.url.get_backend_name()
+    create_private(path)  # it holds password hashes, secrets and addresses: 0600 before anything is written
     if backend == "sqlite":
         src = sqlite3.connect(_sqlite_path())
         dst = sqlite3.connect(path)
@@ -128,6 +130,8 @@ def _decode(column, value: Any) -> Any:
 
 
 def _open(path: str, mode: str) -> IO[str]:
+    if mode == "w":  # a dump holds password hashes, secrets and addresses: 0600 before a byte is written
+        create_private(path)
     if path.endswith(".gz"):
         return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
     return open(path, mode, encoding="utf-8")

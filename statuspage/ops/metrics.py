@@ -1,6 +1,7 @@
 """Prometheus metrics.
 
-Web processes serve ``/metrics`` (bearer STATUSPAGE_METRICS_TOKEN required when set; gunicorn's
+Web processes serve ``/metrics``: with STATUSPAGE_METRICS_TOKEN set, to a bearer of that token; without
+it, only to requests from this host's loopback that did not come through a proxy (gunicorn's
 several processes are aggregated when PROMETHEUS_MULTIPROC_DIR is set). Figures that live in the
 database (outbox depth, scheduler lag, worker heartbeats, check states) are read at scrape time, so
 any replica gives the same answer. Worker processes count their own runs and deliveries and serve
@@ -10,6 +11,7 @@ them on STATUSPAGE_WORKER_METRICS_PORT when set.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 import time
 
@@ -136,6 +138,18 @@ def _registry() -> CollectorRegistry:
     return registry
 
 
+_PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded", "X-Forwarded-Host")
+
+
+def _from_loopback() -> bool:
+    """A direct request from this host (a reverse proxy on the same host forwards with these headers)."""
+    try:
+        local = ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+    return local and not any(h in request.headers for h in _PROXY_HEADERS)
+
+
 @bp.get("/metrics")
 def metrics():
     settings = current_app.extensions["statuspage.settings"]
@@ -144,6 +158,9 @@ def metrics():
         if not hmac.compare_digest(given.encode(), settings.metrics_token.encode()):
             return Response("metrics token required\n", status=401, mimetype="text/plain",
                             headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    elif not _from_loopback():
+        return Response("metrics answer on loopback only; set STATUSPAGE_METRICS_TOKEN to scrape from "
+                        "elsewhere\n", status=403, mimetype="text/plain")
     return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST,
                     headers={"Cache-Control": "no-store"})
 

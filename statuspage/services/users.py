@@ -14,6 +14,7 @@ from ..db import utcnow
 from ..extensions import db
 from ..models import ApiToken, User
 from ..models.constants import ROLES
+from ..text import text_problem
 from .audit import Actor, record
 
 _hasher = PasswordHasher()
@@ -68,8 +69,10 @@ def create_user(email: str, role: str, password: str, *, name: str | None = None
                 actor: Actor | None = None) -> User:
     """Create a person with a role; fails on a duplicate email, unknown role or short password."""
     email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
+    if "@" not in email or len(email) > 320 or text_problem(email):
         raise UserError(f"not an email address: {email!r}", "email")
+    if name and text_problem(name):
+        raise UserError(f"name {text_problem(name)}", "name")
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}", "role")
     validate_password(password)
@@ -105,6 +108,8 @@ def create_token(name: str, scope: str, *, actor: Actor | None = None,
     name = name.strip()
     if not name or len(name) > 200:
         raise UserError("name is required (at most 200 characters)", "name")
+    if text_problem(name):
+        raise UserError(f"name {text_problem(name)}", "name")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, scope=scope, prefix=plaintext[:10], token_hash=_token_hash(plaintext),
                      created_by_id=created_by_id)
@@ -151,7 +156,9 @@ def record_failed_login(email: str, *, ip: str | None) -> None:
 
 
 def record_logout(user: User, *, actor: Actor) -> None:
-    """A person signed out. Commits."""
+    """A person signed out: bump their session version, so every session cookie issued so far — this one
+    and a copy someone saved — stops working. Commits."""
+    user.session_version = (user.session_version or 1) + 1
     record(actor, "auth.logout", "user", user.id)
     db.session.commit()
 

@@ -8,6 +8,7 @@ import secrets
 import time
 from pathlib import Path
 
+from ..files import create_private
 from . import DeliveryError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._-]+")
@@ -29,6 +30,7 @@ class FileDropTransport:
         tmp = self.directory / f".{name}.tmp"
         try:
             # Write then rename: a reader never sees half a message.
+            create_private(tmp)  # signed unsubscribe/manage links inside: owner only
             with open(tmp, "wb") as fh:
                 fh.write(b"X-Envelope-From: " + sender.encode() + b"\r\nX-Envelope-To: "
                          + recipient.encode() + b"\r\n" + message)

@@ -41,3 +41,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(account_view_bp)
     app.register_blueprint(accounts_admin_bp)
+
+    from .disclosure import register_disclosure_filters
+
+    register_disclosure_filters(app)

@@ -13,13 +13,15 @@ from ..services.notifications.outbox.console import OutboxError, outbox_counts, 
 from ..services.page import get_page
 from ..services.site.public import grouped, public_components
 from .authz import EVERYONE, current_actor, require_role
+from .disclosure import sees_secrets
+from .query import page_number
 
 bp = Blueprint("admin_notify", __name__, url_prefix="/admin")
 PAGE_SIZE = 100
 STATES = ("active", "pending", "unsubscribed", "quarantined")
 
 
-def subscriber_filter(stmt, state: str | None, kind: str | None, q: str | None):
+def subscriber_filter(stmt, state: str | None, kind: str | None, q: str | None, *, match_urls: bool = False):
     S = Subscriber  # noqa: N806
     if state == "active":
         stmt = stmt.where(S.confirmed_at.is_not(None), S.unsubscribed_at.is_(None), S.quarantined_at.is_(None))
@@ -33,15 +35,11 @@ def subscriber_filter(stmt, state: str | None, kind: str | None, q: str | None):
         stmt = stmt.where(S.kind == kind)
     if q:
         like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(S.email).like(like), func.lower(S.webhook_url).like(like)))
+        if match_urls:  # admins only: matching a secret URL would reveal it character by character
+            stmt = stmt.where(or_(func.lower(S.email).like(like), func.lower(S.webhook_url).like(like)))
+        else:
+            stmt = stmt.where(func.lower(S.email).like(like))
     return stmt
-
-
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 @bp.get("/subscribers")
@@ -50,9 +48,10 @@ def subscribers():
     state = request.args.get("state") if request.args.get("state") in STATES else None
     kind = request.args.get("kind") if request.args.get("kind") in ("email", "webhook") else None
     q = (request.args.get("q") or "").strip()[:200]
-    number = _page_number()
-    base = subscriber_filter(select(Subscriber), state, kind, q)
-    total = db.session.scalar(subscriber_filter(select(func.count(Subscriber.id)), state, kind, q))
+    number = page_number()
+    urls = sees_secrets()
+    base = subscriber_filter(select(Subscriber), state, kind, q, match_urls=urls)
+    total = db.session.scalar(subscriber_filter(select(func.count(Subscriber.id)), state, kind, q, match_urls=urls))
     rows = list(db.session.scalars(base.order_by(Subscriber.id.desc()).limit(PAGE_SIZE)
                                    .offset((number - 1) * PAGE_SIZE)))
     return render_template("admin/subscribers.html", page=get_page(), rows=rows, total=total, state=state,
@@ -103,7 +102,7 @@ def unquarantine(sub_id: int):
 @require_role(*EVERYONE)
 def outbox():
     status = request.args.get("status") if request.args.get("status") in OUTBOX_STATUSES else None
-    number = _page_number()
+    number = page_number()
     stmt = select(OutboxMessage)
     if status:
         stmt = stmt.where(OutboxMessage.status == status)

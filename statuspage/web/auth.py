@@ -78,7 +78,7 @@ def login():
 @bp.post("/logout")
 @require_role(*EVERYONE)
 def logout():
-    record_logout(current_user, actor=actor_for_user())
+    record_logout(current_user._get_current_object(), actor=actor_for_user())
     logout_user()
     session.clear()
     g.pop("csrf_token", None)

@@ -12,9 +12,11 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
 
-from ..extensions import csrf
 from ..services.audit import Actor
+from ..services.page import public_base_url
 from ..services.users import find_token, note_token_use
 from .api.toolkit import ApiError
 
@@ -85,10 +87,10 @@ def api_auth(scope: str = "read", roles: tuple[str, ...] | None = None):
                                 role="admin" if token.scope == "write" else "viewer")
                 return view(*args, **kwargs)
             if current_user.is_authenticated:
-                if scope == "write":
-                    if current_user.role not in write_roles:
-                        raise ApiError(403, "forbidden", f"role {current_user.role} cannot change this")
-                    csrf.protect()  # a session cookie rides along on any request; the token does not
+                if request.method not in SAFE_METHODS:
+                    session_write_refused()  # a session cookie rides along on any request; a token does not
+                if scope == "write" and current_user.role not in write_roles:
+                    raise ApiError(403, "forbidden", f"role {current_user.role} cannot change this")
                 g.actor = actor_for_user()
                 return view(*args, **kwargs)
             raise ApiError(401, "unauthorized", "authentication required: Authorization: Bearer <token>",
@@ -99,6 +101,49 @@ def api_auth(scope: str = "read", roles: tuple[str, ...] | None = None):
         return wrapped
 
     return decorator
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CSRF_HEADERS = ("X-CSRFToken", "X-CSRF-Token")
+
+
+def _origin_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin_request() -> bool:
+    """Whether ``Origin`` (or, without it, ``Referer``) names this site: the host the request came to,
+    or the public URL."""
+    claimed = request.headers.get("Origin")
+    origin = _origin_of(claimed) if claimed and claimed != "null" else _origin_of(request.headers.get("Referer"))
+    if origin is None:
+        return False
+    ours = {_origin_of(request.host_url), _origin_of(public_base_url(request.host_url))}
+    return origin in ours
+
+
+def session_write_refused() -> None:
+    """A cookie-authenticated write to the API needs the CSRF header and a same-origin Origin/Referer.
+
+    A browser attaches the session cookie to any request another site makes it send — a form post
+    with an empty body and a text/plain or form type needs no CORS preflight — so the cookie alone
+    proves nothing (a form field ``csrf_token`` is not enough either: only the header counts here).
+    Token clients (``Authorization``) are not affected. Raises ApiError 403 ``forbidden``.
+    """
+    token = next((request.headers[h] for h in CSRF_HEADERS if request.headers.get(h)), None)
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        raise ApiError(403, "forbidden", "a console session writing through the API must send the X-CSRFToken "
+                       "header (the token of the console page)", {"X-CSRFToken": "missing or wrong"}) from None
+    if not same_origin_request():
+        raise ApiError(403, "forbidden", "a console session may write through the API only from this site",
+                       {"Origin": "not this site (nor is the Referer)"})
 
 
 def actor_for_user() -> Actor:

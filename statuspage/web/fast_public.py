@@ -19,10 +19,12 @@ from .public_cache import (
     EXPORT_ENVIRON_KEY,
     PathMeta,
     cache_state,
+    canonical_path,
     etag_matches,
     not_modified_since,
     validators,
 )
+from .security_headers import HSTS, PUBLIC_HEADERS
 
 
 class FastPublicCache:
@@ -37,12 +39,12 @@ class FastPublicCache:
         if method not in ("GET", "HEAD") or EXPORT_ENVIRON_KEY in environ:
             return self.next(environ, start_response)
         path = environ.get("PATH_INFO") or "/"
-        query = environ.get("QUERY_STRING") or ""
-        full = f"{path}?{query}" if query else path
         paths: dict[str, PathMeta] | None = self.app.extensions.get("statuspage.public_paths")
-        meta = paths.get(full) if paths else None
+        meta = paths.get(path) if paths else None
         if meta is None:
             return self.next(environ, start_response)
+        # Unknown query parameters do not make a new variant (public_cache.canonical_path).
+        full = canonical_path(path, environ.get("QUERY_STRING") or "", meta.params)
         # A read: never take SQLite's write lock here (that would queue behind any writer).
         intent = write_intent.set(False)
         try:
@@ -59,11 +61,12 @@ class FastPublicCache:
         etag, last_modified, common = validators(version, changed_at, minute, full, meta, self.app, delayed)
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims = environ.get("HTTP_IF_MODIFIED_SINCE")
+        security = [*PUBLIC_HEADERS, HSTS] if environ.get("wsgi.url_scheme") == "https" else list(PUBLIC_HEADERS)
         if (inm is not None and etag_matches(inm, etag)) or (
                 inm is None and ims is not None and not_modified_since(ims, last_modified)):
-            start_response("304 Not Modified", common)
+            start_response("304 Not Modified", [*common, *security])
             return [b""]
         headers = [("Content-Type", entry.content_type), ("Content-Length", str(len(entry.body))),
-                   *entry.headers, *common]
+                   *entry.headers, *common, *security]
         start_response("200 OK", headers)
         return [b""] if method == "HEAD" else [entry.body]

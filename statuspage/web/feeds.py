@@ -3,6 +3,10 @@
 One feed entry per published incident, newest first, its public update trail as content. Entry ids
 are the incident's canonical URL (stable across edits and re-exports); ``updated`` is the newest
 public update, so a feed's bytes (and ETag) change only when an incident does.
+
+Every stored string goes through ``text.xml_safe`` on its way in: services refuse control characters,
+but a row written before that rule (or behind its back) must never turn a feed, the calendar or the
+static export into a 500.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ..services.page import get_page
 from ..services.site import public as ps
 from ..services.uptime import Weights, format_percent, uptime_bars
 from ..templating import local_time, render_markdown
+from ..text import xml_safe
 from .api_v2 import public_base_url
 from .public_cache import public_cached
 
@@ -37,7 +42,7 @@ def _entry_html(inc: Incident, tz: str) -> str:
     comps = ps.affected_public_components(inc)
     if comps:
         parts.append("<p>Affected components: " + ", ".join(str(escape(c.name)) for c in comps) + "</p>")
-    return "".join(parts) or "<p>No public updates.</p>"
+    return xml_safe("".join(parts)) or "<p>No public updates.</p>"
 
 
 def _updated(inc: Incident) -> dt.datetime:
@@ -50,9 +55,9 @@ def _feed(incidents: list[Incident], title: str, self_path: str, alt_path: str, 
     base = public_base_url()
     fg = FeedGenerator()
     fg.id(f"{base}{alt_path}")
-    fg.title(title)
-    fg.description(f"Incident history of {page.name}")
-    fg.subtitle(f"Incident history of {page.name}")
+    fg.title(xml_safe(title))
+    fg.description(xml_safe(f"Incident history of {page.name}"))
+    fg.subtitle(xml_safe(f"Incident history of {page.name}"))
     fg.language("en")
     # The RSS channel <link> is the last one added: self first, the page last (docs/pitfalls.md: feedgen).
     fg.link(href=f"{base}{self_path}", rel="self")
@@ -65,7 +70,7 @@ def _feed(incidents: list[Incident], title: str, self_path: str, alt_path: str, 
         entry = fg.add_entry(order="append")
         entry.id(url)
         entry.guid(url, permalink=True)
-        entry.title(inc.name)
+        entry.title(xml_safe(inc.name))
         entry.link(href=url)
         entry.published(inc.published_at or inc.created_at)
         entry.updated(_updated(inc))
@@ -126,11 +131,11 @@ def maintenance_ics():
     cal = Calendar()
     cal.add("prodid", "-//statuspage//maintenance//EN")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"{page.name} maintenance")
+    cal.add("x-wr-calname", xml_safe(f"{page.name} maintenance"))
     for m in ps.calendar_maintenance():
         ev = Event()
         ev.add("uid", f"maintenance-{m.public_id}@{host}")
-        ev.add("summary", m.name)
+        ev.add("summary", xml_safe(m.name))
         ev.add("dtstart", m.scheduled_for)
         ev.add("dtend", m.scheduled_until or m.scheduled_for + dt.timedelta(hours=1))
         ev.add("dtstamp", m.updated_at or m.created_at)
@@ -138,7 +143,7 @@ def maintenance_ics():
         latest = ps.latest_public_update(m)
         comps = ", ".join(c.name for c in ps.affected_public_components(m))
         description = (latest.body if latest else "") + (f"\n\nAffected: {comps}" if comps else "")
-        ev.add("description", description.strip())
+        ev.add("description", xml_safe(description.strip()))
         ev.add("status", "CANCELLED" if m.status == "cancelled" else "CONFIRMED")
         cal.add_component(ev)
     return Response(cal.to_ical(), mimetype="text/calendar")
@@ -184,7 +189,7 @@ def badge_status(slug: str):
     comp = ps.get_public_component(slug)
     if comp is None:
         abort(404)
-    return _svg(badge_svg(comp.name, STATUS_WORDS.get(comp.status, comp.status), BADGE_COLORS[comp.status]))
+    return _svg(badge_svg(xml_safe(comp.name), STATUS_WORDS.get(comp.status, comp.status), BADGE_COLORS[comp.status]))
 
 
 @bp.get("/badge/<slug>/uptime.svg")
@@ -204,4 +209,4 @@ def badge_uptime(slug: str):
         color = BADGE_COLORS["degraded_performance"]
     else:
         color = BADGE_COLORS["major_outage"]
-    return _svg(badge_svg(f"{comp.name} uptime 90d", format_percent(up), color))
+    return _svg(badge_svg(xml_safe(f"{comp.name} uptime 90d"), format_percent(up), color))

@@ -23,6 +23,7 @@ from ..services.page import get_page
 from ..services.site import public as ps
 from ..services.uptime import BAR_DAYS, Weights, format_percent, uptime_bars
 from .public_cache import public_cached
+from .query import ascii_int
 
 bp = Blueprint("public", __name__)
 
@@ -157,15 +158,12 @@ def _month_start(year: int, month: int, tz: dt.tzinfo) -> dt.datetime:
 
 
 @bp.get("/history")
-@public_cached()
+@public_cached(params=("page",))
 def history():
     page = get_page()
     tz = page.tz
-    try:
-        number = int(request.args.get("page", "1"))
-    except ValueError:
-        abort(404)
-    if not 1 <= number <= HISTORY_MAX_PAGES:
+    number = ascii_int(request.args.get("page", "1"))
+    if number is None or not 1 <= number <= HISTORY_MAX_PAGES:
         abort(404)
     now_local = utcnow().astimezone(tz)
     months = []

@@ -2,7 +2,11 @@
 
 Per request: one indexed read of the ``site_version`` row (primary key), then either a 304 (ETag /
 Last-Modified revalidation) or a copy of the bytes rendered earlier by this process for the same
-(site version, path and query[, current minute]). Pages that show uptime also change with time
+(site version, canonical path[, current minute]).
+
+The key is canonical: the path plus only the query parameters the view declares (``params``), in a
+fixed order. Anything else in the query string (``/?r=<random>``, tracking tags) is ignored for
+caching — the view never reads it, so every variant is the same page — and never causes a render. Pages that show uptime also change with time
 (today's bar grows), so their key and ETag include the current UTC minute; the uptime rollup job
 bumps the site version when a day's figures change.
 
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import wraps
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Response, current_app, request
 from sqlalchemy import select
@@ -41,6 +46,20 @@ class PathMeta:
 
     time_sensitive: bool
     cors: bool
+    params: tuple[str, ...] = ()  # the query parameters the view reads; the rest are ignored
+
+
+def canonical_path(path: str, query: str, params: tuple[str, ...]) -> str:
+    """``path`` plus the declared ``params`` found in ``query`` (first value each, in declared order)."""
+    if not params or not query:
+        return path
+    found: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name in params and name not in found:
+            found[name] = value
+    if not found:
+        return path
+    return path + "?" + urlencode([(name, found[name]) for name in params if name in found])
 
 
 MAX_FAST_PATHS = 10_000
@@ -187,11 +206,12 @@ def validators(version: int, changed_at: dt.datetime, minute: int, path: str, me
     return etag, last_modified, common
 
 
-def public_cached(time_sensitive: bool = False, cors: bool = False) -> Callable:
+def public_cached(time_sensitive: bool = False, cors: bool = False, params: tuple[str, ...] = ()) -> Callable:
     """Wrap a public GET view: ETag/Last-Modified/304, Cache-Control and the per-process render cache.
 
     ``time_sensitive``: the body also depends on the current minute (uptime bars and percentages).
     ``cors``: add ``Access-Control-Allow-Origin: *`` (the /api/v2 JSON and badges).
+    ``params``: the query parameters the view reads (the cache key holds only these).
     """
 
     def decorator(view: Callable) -> Callable:
@@ -205,8 +225,8 @@ def public_cached(time_sensitive: bool = False, cors: bool = False) -> Callable:
             cache, site = cache_state()
             version, changed_at = site.read()
             minute = int(time.time() // 60) if time_sensitive else 0
-            path = request.full_path if request.query_string else request.path
-            meta = PathMeta(time_sensitive, cors)
+            meta = PathMeta(time_sensitive, cors, params)
+            path = canonical_path(request.path, request.query_string.decode("latin-1"), params)
             delayed = ps.monitoring_delayed()
             etag, last_modified, common = validators(version, changed_at, minute, path, meta, delayed=delayed)
             inm = request.headers.get("If-None-Match")
@@ -229,7 +249,7 @@ def public_cached(time_sensitive: bool = False, cors: bool = False) -> Callable:
                 cache.put(key, entry)
                 paths = current_app.extensions.setdefault("statuspage.public_paths", {})
                 if len(paths) < MAX_FAST_PATHS:
-                    paths[path] = meta  # later requests for it are answered by web.fast_public
+                    paths[request.path] = meta  # later requests for it are answered by web.fast_public
             out = Response(entry.body, status=entry.status, content_type=entry.content_type,
                            headers=list(entry.headers))
             for name, value in common:

@@ -82,6 +82,10 @@ def _json_error(status: int, code: str, message: str, fields: dict):
     return resp
 
 
+CANCELLED = tokens.TokenError("This subscription was cancelled after this link was sent. To subscribe again, "
+                              "use the form on the status page.")
+
+
 def _load(token: str, purpose: str):
     try:
         return tokens.load_token(token, purpose), None
@@ -101,6 +105,8 @@ def confirm_page(token: str):
     subscriber, exc = _load(token, "confirm")
     if exc:
         return _bad_link(exc)
+    if subscriber.unsubscribed_at is not None:
+        return _bad_link(CANCELLED)
     return render_template("public/subscribe_confirm.html", page=get_page(), subscriber=subscriber, token=token,
                            components=subscriptions_svc.component_slugs(subscriber))
 
@@ -110,7 +116,8 @@ def confirm(token: str):
     subscriber, exc = _load(token, "confirm")
     if exc:
         return _bad_link(exc)
-    subscriptions_svc.confirm(subscriber)
+    if subscriptions_svc.confirm(subscriber) == "cancelled":
+        return _bad_link(CANCELLED)
     manage = tokens.subscriber_link(subscriber, "manage")
     return render_template("public/subscribe_confirmed.html", page=get_page(), subscriber=subscriber,
                            manage_url=manage)
@@ -145,7 +152,7 @@ def manage(token: str):
         return _manage(subscriber, token, saved="You are unsubscribed. You will get no more updates.")
     if action == "resubscribe":
         # The manage link went to this address: owning it is the confirmation.
-        subscriptions_svc.confirm(subscriber)
+        subscriptions_svc.resubscribe(subscriber)
         return _manage(subscriber, token, saved="Welcome back: you are subscribed again.")
     if action != "save":
         abort(400)

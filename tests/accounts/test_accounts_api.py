@@ -24,7 +24,7 @@ def test_accounts_crud_with_validation_errors_in_the_api_shape(app, client, toke
     created = client.post("/api/v1/accounts", json=body, headers=tokens["write"])
     assert created.status_code == 201 and created.json["source"] == "api"
     assert client.post("/api/v1/accounts", json=body, headers=tokens["write"]).status_code == 409
-    bad = client.post("/api/v1/accounts", json={"id": "X", "name": "Y", "arr": "lots", "components": ["nope"]},
+    bad = client.post("/api/v1/accounts", json={"id": "X", "name": "Y", "arr": -5, "components": ["nope"]},
                       headers=tokens["write"])
     assert bad.status_code == 422
     assert set(bad.json["error"]["fields"]) == {"arr", "components[0]"}

@@ -72,7 +72,9 @@ def _protected(app, values):
 def _send(client, method, url, token=None):
     data = {"csrf_token": token} if token else {}
     if url.startswith("/api/"):
-        return client.open(url, method=method, json={})
+        # A console session writing through the API sends the CSRF header from this site (item 3 below).
+        headers = {"X-CSRFToken": token, "Origin": "http://localhost"} if token else {}
+        return client.open(url, method=method, json={}, headers=headers)
     return client.open(url, method=method, data=data)
 
 
@@ -182,3 +184,106 @@ def test_a_form_post_without_csrf_token_is_refused(app, client, with_session):
         resp = client.post(url, data={"name": "x", "body": "y"})
         assert resp.status_code == 400, (endpoint, resp.status_code)
         assert "CSRF" in resp.get_data(as_text=True)
+
+
+# --- Issue 17, item 7: security headers on every response ----------------------------------------------------
+
+PUBLIC_PREFIXES = ("/api/v2/", "/history", "/incidents/", "/components/", "/badge/", "/maintenance.ics",
+                   "/healthz", "/readyz", "/static/")
+
+
+def _assert_security_headers(url: str, resp) -> None:
+    csp = resp.headers.get("Content-Security-Policy", "")
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp, (url, csp)
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, (url, csp)
+    assert resp.headers.get("X-Content-Type-Options") == "nosniff", url
+    assert resp.headers.get("Referrer-Policy"), url
+    public = url == "/" or url.startswith(PUBLIC_PREFIXES)
+    if public:
+        assert "frame-ancestors *" in csp, url
+    else:
+        assert "frame-ancestors 'none'" in csp and resp.headers.get("X-Frame-Options") == "DENY", url
+        assert resp.headers.get("Referrer-Policy") == "no-referrer", url
+
+
+@pytest.mark.parametrize("role", [None, "admin"])
+def test_every_route_answers_with_security_headers(app, client, role):
+    values = _world()
+    if role:
+        login(client, role)
+    seen = 0
+    for _endpoint, method, url in _routes(app, values):
+        if method != "GET":
+            continue
+        resp = client.get(url)
+        _assert_security_headers(url, resp)
+        seen += 1
+    for url in ("/", "/", "/history.rss", "/static/style.css", "/no-such-page"):  # the 2nd "/" is the fast path
+        _assert_security_headers(url if url != "/no-such-page" else "/admin", client.get(url))
+    assert seen > 60
+
+
+# --- Issue 17, item 3: cookie-authenticated API writes need the CSRF header and this site's origin --------
+
+
+def _api_session_writes(app, values):
+    return [(e, m, u) for e, m, u in _protected(app, values) if u.startswith("/api/") and m != "GET"]
+
+
+@pytest.mark.parametrize("attack", ["no-header", "foreign-origin", "null-origin", "form-empty-body"])
+def test_a_cookie_alone_never_writes_through_the_api(app, client, attack):
+    values = _world()
+    login(client, "admin")
+    token = csrf_token(client)
+    routes = _api_session_writes(app, values)
+    assert len(routes) > 15
+    for endpoint, method, url in routes:
+        if attack == "no-header":
+            resp = client.open(url, method=method, json={}, headers={"Origin": "http://localhost"})
+        elif attack == "foreign-origin":
+            resp = client.open(url, method=method, json={},
+                               headers={"X-CSRFToken": token, "Origin": "https://evil.example"})
+        elif attack == "null-origin":
+            resp = client.open(url, method=method, json={}, headers={"X-CSRFToken": token, "Origin": "null",
+                                                                     "Referer": "https://evil.example/x"})
+        else:  # what the issue did: a cross-site form, empty body, foreign Origin, no header
+            resp = client.open(url, method=method, data=b"", content_type="application/x-www-form-urlencoded",
+                               headers={"Origin": "https://evil.example"})
+        assert resp.status_code == 403, (attack, endpoint, method, resp.status_code)
+        assert resp.json["error"]["code"] == "forbidden", (attack, endpoint)
+        assert set(resp.json["error"]["fields"]) & {"X-CSRFToken", "Origin"}, (attack, endpoint, resp.json)
+    inc = svc.find_incident(values["public_id"])
+    assert inc.postmortem is None or inc.postmortem.published_at is None
+
+
+def test_a_same_origin_session_with_the_header_may_write(app, client):
+    values = _world()
+    login(client, "admin")
+    token = csrf_token(client)
+    resp = client.post(f"/api/v1/checks/{values['slug']}/silence", json={"minutes": 5},
+                       headers={"X-CSRFToken": token, "Referer": "http://localhost/admin/"})
+    assert resp.status_code == 200, resp.text
+    resp = client.post(f"/api/v1/checks/{values['slug']}/silence", json={"minutes": 0},
+                       headers={"X-CSRFToken": token, "Origin": "http://status.test"})  # the public URL
+    assert resp.status_code == 200, resp.text
+    # Tokens are unaffected: no cookie, no CSRF header, no Origin.
+    _, write = create_token("ci", "write")
+    fresh = app.test_client()
+    assert fresh.post(f"/api/v1/checks/{values['slug']}/silence", json={"minutes": 5},
+                      headers={"Authorization": f"Bearer {write}"}).status_code == 200
+
+
+# --- Issue 17, item 4: signing out ends the session, also a copy of its cookie ---------------------------
+
+
+def test_a_saved_session_cookie_stops_working_after_logout(app, client):
+    login(client, "admin")
+    token = csrf_token(client)
+    saved = client.get_cookie("session").value
+    assert client.get("/admin/").status_code == 200
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", saved)
+    resp = thief.get("/admin/")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+    assert thief.get("/api/v1/incidents").status_code == 401

@@ -1,4 +1,9 @@
-"""Notification tests run against a real aiosmtpd server (SMTP set in the app's environment)."""
+"""Notification tests run against a real aiosmtpd server (SMTP set in the app's environment).
+
+Webhook receivers listen on 127.0.0.1, which the outbound policy refuses unless an operator allows it:
+these tests allow 127.0.0.1/32 (only) and resolve webhook hosts with a real DNS server on 127.0.0.1
+whose names all point at loopback, so no test ever sends traffic off this machine.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,22 @@ import pytest
 from statuspage.extensions import db
 from statuspage.services.notifications.outbox.deliver import deliver_outbox
 from tests.conftest import make_env
+from tests.support.dns_server import DnsServer
 from tests.support.webhook import WebhookReceiver
 
 
 @pytest.fixture
-def app_env(tmp_path, database_url, smtp_server):
+def dns_server():
+    server = DnsServer({("hooks.customer.test", "A"): ["127.0.0.1"]})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_env(tmp_path, database_url, smtp_server, dns_server):
     return make_env(tmp_path, database_url, STATUSPAGE_SMTP_HOST="127.0.0.1",
-                    STATUSPAGE_SMTP_PORT=str(smtp_server.port))
+                    STATUSPAGE_SMTP_PORT=str(smtp_server.port), STATUSPAGE_OUTBOUND_ALLOW="127.0.0.1/32",
+                    STATUSPAGE_OUTBOUND_NAMESERVER=dns_server.address)
 
 
 @pytest.fixture

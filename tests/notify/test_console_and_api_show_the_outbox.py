@@ -55,7 +55,7 @@ def test_console_adds_a_webhook_and_lists_subscribers(app, client):
     assert hook.webhook_format == "slack" and hook.active
     bad = client.post("/admin/subscribers/webhooks", data={"csrf_token": csrf_from(page.text), "url": "ftp://x"},
                       follow_redirects=True)
-    assert "Webhook not added: Enter an absolute http(s) URL." in bad.text
+    assert "Webhook not added: enter an absolute http(s) URL." in bad.text
 
 
 def test_api_reads_the_outbox_and_manages_subscribers(app, client, smtp_server, deliver):

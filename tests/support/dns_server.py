@@ -33,6 +33,7 @@ class DnsServer:
         self.rcodes = {_norm(n): r for n, r in (rcodes or {}).items()}
         self.silent = {_norm(n) for n in (silent or set())}
         self.queries: list[tuple[str, str]] = []
+        self.turns: dict[tuple[str, str], list[list[str]]] = {}
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.settimeout(0.05)
@@ -74,10 +75,25 @@ class DnsServer:
         if not any(n == name for n, _ in self.records):
             response.set_rcode(dns.rcode.NXDOMAIN)
             return response
+        turns = self.turns.get((name, rdtype))
+        if turns:
+            # One answer per query in turn, the last one for good (a name that rebinds).
+            self.records[(name, rdtype)] = turns.pop(0) if len(turns) > 1 else turns[0]
         values = self.records.get((name, rdtype))
         if values:
             response.answer.append(dns.rrset.from_text_list(question.name, 300, "IN", rdtype, values))
         return response
+
+    def set(self, name: str, rdtype: str, values: list[str]) -> None:
+        """Answer ``values`` for (name, type) from now on."""
+        self.turns.pop((_norm(name), rdtype.upper()), None)
+        self.records[(_norm(name), rdtype.upper())] = values
+
+    def answer_in_turn(self, name: str, rdtype: str, answers: list[list[str]]) -> None:
+        """Answer the first query with answers[0], the next with answers[1], …, then the last for good."""
+        key = (_norm(name), rdtype.upper())
+        self.records.setdefault(key, answers[0])
+        self.turns[key] = [list(a) for a in answers]
 
     def stop(self) -> None:
         """Stop answering."""

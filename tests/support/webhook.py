@@ -18,8 +18,9 @@ class Received:
 class WebhookReceiver:
     """``statuses`` is a queue of response codes (then ``default_status``); ``requests`` what arrived."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.requests: list[Received] = []
+        self.reply_body = b"ok"
         self.statuses: list[int] = []
         self.default_status = 200
         self.lock = threading.Lock()
@@ -34,16 +35,16 @@ class WebhookReceiver:
                     status = receiver.statuses.pop(0) if receiver.statuses else receiver.default_status
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(receiver.reply_body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(receiver.reply_body)
 
             def log_message(self, *_args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> WebhookReceiver:

@@ -32,6 +32,7 @@ from ...models import (
     AccountTeamMember,
     Component,
 )
+from ...text import text_problem
 from ..audit import Actor, record
 
 ACCOUNT_FIELDS = ("id", "name", "arr", "tier", "renewal_date", "sla_target", "owner", "team", "components",
@@ -135,6 +136,17 @@ def _validate(data: dict[str, Any], components: dict[str, Component], path: str 
             key = where[len(path) + 1:] if where.startswith(path + ".") else where
             fields.setdefault(key or "account", message)
         raise AccountError("invalid account: " + "; ".join(f"{k}: {v}" for k, v in fields.items()), fields)
+    texts = [("name", adef.name), ("tier", adef.tier)]
+    texts += [(f"contacts[{i}].name", c.name) for i, c in enumerate(adef.contacts)]
+    for key, value in texts:
+        problem = text_problem(value) if value else None
+        if problem:
+            raise AccountError(f"invalid account: {key}: {problem}", {key: problem})
+    emails = [("owner", adef.owner)] + [(f"team[{i}]", e) for i, e in enumerate(adef.team)]
+    emails += [(f"contacts[{i}].email", c.email) for i, c in enumerate(adef.contacts)]
+    for key, value in emails:
+        if value and (len(value) > 254 or text_problem(value)):
+            raise AccountError(f"invalid account: {key}: not an email address", {key: "not an email address"})
     return adef
 
 

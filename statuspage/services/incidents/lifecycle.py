@@ -28,6 +28,7 @@ from ...models import (
     IncidentUpdateComponent,
 )
 from ...models.constants import COMPONENT_STATUSES
+from ...text import text_problem
 from ..audit import Actor, record
 from ..notifications import events as notify
 from ..page import bump_site_version
@@ -104,10 +105,15 @@ def resolve_components(statuses: Mapping[Any, str] | None) -> dict[Component, st
 
 
 def check_text(name: str | None, body: str | None) -> None:
+    """Refuse a name or body that is empty/too long or holds characters no feed or mail can carry."""
     if name is not None and (not name.strip() or len(name) > MAX_NAME):
         raise IncidentError(f"name is required (at most {MAX_NAME} characters)", "name")
     if body is not None and len(body) > MAX_BODY:
         raise IncidentError(f"body is too long (at most {MAX_BODY} characters)", "body")
+    for field, value, multiline in (("name", name, False), ("body", body, True)):
+        problem = text_problem(value, multiline=multiline) if value else None
+        if problem:
+            raise IncidentError(f"{field} {problem}", field)
 
 
 def snapshot(incident: Incident) -> dict[str, Any]:
@@ -149,6 +155,7 @@ def recompute(incident: Incident, now: dt.datetime) -> None:
 
 def new_update(incident: Incident, status: str, body: str, actor: Actor, now: dt.datetime, *,
                 notify_flag: bool, internal: bool = False) -> IncidentUpdate:
+    check_text(None, body)  # every update of an incident or maintenance is written here
     update = IncidentUpdate(public_id=new_public_id(), status=status, body=body or "", notify=notify_flag,
                             internal=internal, created_at=now, display_at=now,
                             created_by_id=actor.id if actor.type == "user" else None,
@@ -300,6 +307,31 @@ def edit_incident(incident: Incident, *, actor: Actor, name: str | None = None, 
         bump_site_version()
     db.session.commit()
     return incident
+
+
+def correct_update(update: IncidentUpdate, *, body: str, actor: Actor, now: dt.datetime | None = None
+                   ) -> IncidentUpdate:
+    """Correct the text of a posted update (a typo, a wrong figure, a character no feed can carry).
+
+    The old and new text go to the audit log; nobody is notified again (a correction is not news);
+    the public site shows the new text at once when the update is public. Commits.
+    """
+    now = now or utcnow()
+    check_text(None, body)
+    if not body.strip():
+        raise IncidentError("the corrected text cannot be empty", "body")
+    if body == update.body:
+        return update
+    incident = update.incident
+    record(actor, "incident.update_corrected", incident.kind, incident.public_id,
+           before={"update": update.public_id, "body": update.body},
+           after={"update": update.public_id, "body": body})
+    update.body = body
+    incident.updated_at = now
+    if incident.published_at is not None and not update.internal:
+        bump_site_version()
+    db.session.commit()
+    return update
 
 
 def publish_draft(incident: Incident, *, actor: Actor, name: str | None = None, impact: str | None = None,

@@ -22,7 +22,15 @@ from ...models.constants import OPEN_MAINTENANCE_STATUSES
 from ..audit import Actor, record
 from ..notifications import events as notify
 from ..page import bump_site_version
-from .lifecycle import IncidentError, find_component, new_public_id, new_update, recompute, snapshot
+from .lifecycle import (
+    IncidentError,
+    check_text,
+    find_component,
+    new_public_id,
+    new_update,
+    recompute,
+    snapshot,
+)
 
 MANUAL_STATUSES = ("scheduled", "in_progress", "verifying", "completed")
 MAX_WINDOW = dt.timedelta(days=30)
@@ -65,6 +73,7 @@ def schedule_maintenance(*, name: str, scheduled_for: dt.datetime, scheduled_unt
     now = now or utcnow()
     if not name or not name.strip() or len(name) > 300:
         raise IncidentError("name is required (at most 300 characters)", "name")
+    check_text(name, body)
     _check_window(scheduled_for, scheduled_until)
     if reminder_minutes is not None and not 0 <= reminder_minutes <= 7 * 24 * 60:
         raise IncidentError("reminder must be between 0 minutes and 7 days before", "reminder_minutes")
@@ -166,6 +175,7 @@ def post_maintenance_update(m: Incident, *, status: str, body: str = "", notify_
                             actor: Actor, now: dt.datetime | None = None) -> Incident:
     """A person moves a window by hand (start early, verifying, complete) or posts a note on it."""
     now = now or utcnow()
+    check_text(None, body)
     if m.kind != "maintenance":
         raise IncidentError("not a maintenance", "status")
     if status not in MANUAL_STATUSES:
@@ -192,6 +202,7 @@ def extend_maintenance(m: Incident, *, until: dt.datetime, body: str = "", actor
                        now: dt.datetime | None = None) -> Incident:
     """Move the end of the window (usually later) and say so in an update."""
     now = now or utcnow()
+    check_text(None, body)
     if m.kind != "maintenance" or not m.is_open:
         raise IncidentError("only an open maintenance can be extended", "scheduled_until", code="conflict")
     _check_window(m.scheduled_for, until)
@@ -214,6 +225,7 @@ def extend_maintenance(m: Incident, *, until: dt.datetime, body: str = "", actor
 def cancel_maintenance(m: Incident, *, body: str = "", actor: Actor, now: dt.datetime | None = None) -> Incident:
     """Cancel a scheduled or running window with an update; components return to their checks."""
     now = now or utcnow()
+    check_text(None, body)
     if m.kind != "maintenance" or not m.is_open:
         raise IncidentError("only an open maintenance can be cancelled", "status", code="conflict")
     if not _move(m, m.status, "cancelled", now, actor, body=body):

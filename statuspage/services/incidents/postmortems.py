@@ -24,6 +24,7 @@ from ...models import (
     Postmortem,
 )
 from ...models.constants import CAUSE_CATEGORIES, CAUSE_LABELS, STATUS_LABELS
+from ...text import text_problem
 from ..audit import Actor, record
 from ..notifications import events as notify
 from ..page import bump_site_version, get_page
@@ -142,6 +143,9 @@ def save_postmortem(pm: Postmortem, *, actor: Actor, sections: Mapping[str, Mapp
             if not isinstance(body, str) or len(body) > MAX_SECTION:
                 raise IncidentError(f"body must be text of at most {MAX_SECTION} characters",
                                     f"sections.{key}.body")
+            problem = text_problem(body, multiline=True)
+            if problem:
+                raise IncidentError(f"body {problem}", f"sections.{key}.body")
             sec["body"] = body
         if "public" in values:
             if not isinstance(values["public"], bool):
@@ -207,6 +211,10 @@ def public_sections(pm: Postmortem | None) -> list[dict[str, Any]]:
 def _parse_item(title: str | None, owner: str | None, due_date: Any, status: str | None,
                 link: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    for field, value in (("title", title), ("owner", owner), ("link", link)):
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise IncidentError(f"{field} {problem}", field)
     if title is not None:
         if not title.strip() or len(title) > 500:
             raise IncidentError("title is required (at most 500 characters)", "title")

@@ -9,6 +9,7 @@ from ...extensions import db
 from ...models import (
     UpdateTemplate,
 )
+from ...text import text_problem
 from ..audit import Actor, record
 from .lifecycle import INCIDENT_FLOW, IncidentError, check_text
 
@@ -18,6 +19,10 @@ def save_template(*, name: str, body: str, status: str | None = None, title: str
     """Create (or edit, when `template` is given) a reusable update text."""
     if not name or not name.strip() or len(name) > 200:
         raise IncidentError("name is required (at most 200 characters)", "name")
+    for field, value in (("name", name), ("title", title)):
+        problem = text_problem(value) if value else None
+        if problem:
+            raise IncidentError(f"{field} {problem}", field)
     if status not in (None, "", *INCIDENT_FLOW):
         raise IncidentError(f"status must be one of {', '.join(INCIDENT_FLOW)}", "status")
     check_text(None, body)

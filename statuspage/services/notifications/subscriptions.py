@@ -6,17 +6,20 @@ call these functions (the outbox's ``quarantine`` joins its transaction).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select, update
+from flask import current_app
+from sqlalchemy import delete, or_, select, update
 
 from ...db import utcnow
 from ...extensions import db
 from ...mail.message import is_safe_address
 from ...models import Component, OutboxMessage, Subscriber, SubscriberComponent
+from ...outbound import OutboundPolicy, OutboundRefused
+from ...text import text_problem
 from ..audit import Actor, record
 from .events import enqueue_direct
 
@@ -36,10 +39,12 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def normalize_email(raw: str | None) -> str:
     """Trimmed, lower-cased, validated email; SubscriptionError otherwise."""
+    if raw is not None and not isinstance(raw, str):
+        raise SubscriptionError("Enter an email address as text.", "email")
     value = (raw or "").strip().lower()
     if not value:
         raise SubscriptionError("Enter your email address.", "email")
-    if len(value) > 254 or not _EMAIL.match(value) or not is_safe_address(value):
+    if len(value) > 254 or not _EMAIL.match(value) or text_problem(value) or not is_safe_address(value):
         raise SubscriptionError("Enter a valid email address, like name@example.com.", "email")
     return value
 
@@ -77,14 +82,17 @@ class SubscribeOutcome:
     """For tests and logs only: what happened. Views must answer the same whatever this says."""
 
     subscriber: Subscriber
-    mail: str  # confirm | manage
+    mail: str  # confirm | manage | none (one was mailed within the interval)
 
 
 def request_subscription(raw_email: str | None, component_keys: list[str] | None = None, *,
                          ip: str | None = None) -> SubscribeOutcome:
     """Start (or restart) a subscription: mail a confirmation link, or a "manage" link if confirmed.
 
-    The caller must answer identically whatever the outcome, so nobody learns who is subscribed.
+    The caller must answer identically whatever the outcome, so nobody learns who is subscribed. An
+    address gets at most one such mail per ``STATUSPAGE_SUBSCRIPTION_MAIL_INTERVAL`` however often the
+    form is sent (``mail`` is then "none"). A request for an address that unsubscribed (or bounced)
+    starts over as pending with new links: confirmation links mailed before can never re-activate it.
     Commits.
     """
     email_addr = normalize_email(raw_email)
@@ -93,45 +101,80 @@ def request_subscription(raw_email: str | None, component_keys: list[str] | None
     if subscriber is not None and subscriber.active:
         # Already subscribed: do not change anything on an unauthenticated request; send the owner
         # a link to their preferences instead.
-        _enqueue_subscription_mail(subscriber, "subscribe_manage")
+        mailed = _enqueue_link_mail(subscriber, "subscribe_manage")
         db.session.commit()
-        return SubscribeOutcome(subscriber, "manage")
+        return SubscribeOutcome(subscriber, "manage" if mailed else "none")
     if subscriber is None:
         subscriber = Subscriber(kind="email", email=email_addr, all_components=True, token_version=1)
         db.session.add(subscriber)
         db.session.flush()
-    # Unconfirmed, unsubscribed or quarantined: the new request's choice of components applies once
-    # the owner confirms it (the confirmation mail goes to the address itself).
+    elif subscriber.unsubscribed_at is not None or subscriber.quarantined_at is not None:
+        subscriber.unsubscribed_at = None
+        subscriber.quarantined_at = None
+        subscriber.confirmed_at = None
+        subscriber.token_version += 1  # every link mailed before is void
+    # Pending: the new request's choice of components applies once the owner confirms it (the
+    # confirmation mail goes to the address itself).
     _set_components(subscriber, components)
-    _enqueue_subscription_mail(subscriber, "subscribe_confirm")
+    mailed = _enqueue_link_mail(subscriber, "subscribe_confirm")
     record(Actor(type="anonymous", label="public", ip=ip, role="viewer"), "subscriber.request", "subscriber",
-           subscriber.id)
+           subscriber.id, after={"mailed": mailed})
     db.session.commit()
-    return SubscribeOutcome(subscriber, "confirm")
+    return SubscribeOutcome(subscriber, "confirm" if mailed else "none")
 
 
-def _enqueue_subscription_mail(subscriber: Subscriber, kind: str) -> None:
-    # One per subscriber, kind and minute: a double click sends one mail.
-    bucket = int(utcnow().timestamp()) // 60
-    enqueue_direct(f"{kind}:{subscriber.id}:{subscriber.token_version}:{bucket}", kind=kind,
-                   recipient=subscriber.email or "", subscriber_id=subscriber.id)
+def _enqueue_link_mail(subscriber: Subscriber, kind: str) -> bool:
+    """Queue a confirmation/manage mail unless one went to this address within the interval.
+
+    The interval is claimed with one conditional UPDATE, so concurrent requests (any process) agree.
+    """
+    interval = current_app.extensions["statuspage.settings"].subscription_mail_interval
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Subscriber).where(Subscriber.id == subscriber.id, or_(
+            Subscriber.link_mailed_at.is_(None), Subscriber.link_mailed_at <= now - dt.timedelta(seconds=interval)))
+        .values(link_mailed_at=now).execution_options(synchronize_session=False)).rowcount == 1
+    if claimed:
+        enqueue_direct(f"{kind}:{subscriber.id}:{subscriber.token_version}:{int(now.timestamp() * 1000)}",
+                       kind=kind, recipient=subscriber.email or "", subscriber_id=subscriber.id)
+    return claimed
 
 
-def confirm(subscriber: Subscriber) -> bool:
-    """Confirm a subscription (from its signed link); also lifts an earlier unsubscribe or quarantine.
+def confirm(subscriber: Subscriber) -> str:
+    """Confirm a pending subscription from its signed link. Commits.
 
-    Returns False when it was already confirmed and active. Commits.
+    Returns "confirmed", "already" (confirmed and active) or "cancelled": an address that unsubscribed
+    since is not re-activated by an old link (a new request mails a new one; the manage link's
+    "resubscribe" is the owner's way back).
     """
     if subscriber.active:
-        return False
-    now = utcnow()
-    subscriber.confirmed_at = now
-    subscriber.unsubscribed_at = None
+        return "already"
+    if subscriber.unsubscribed_at is not None:
+        return "cancelled"
+    subscriber.confirmed_at = utcnow()
     subscriber.quarantined_at = None
     subscriber.failure_count = 0
     subscriber.last_error = None
     record(Actor(type="anonymous", label="subscriber link", role="viewer"), "subscriber.confirm", "subscriber",
            subscriber.id)
+    db.session.commit()
+    return "confirmed"
+
+
+def resubscribe(subscriber: Subscriber) -> bool:
+    """The owner asks again from the manage link (owning the address is the confirmation). Commits.
+
+    Lifts an unsubscribe or quarantine; returns False when the subscription was already active.
+    """
+    if subscriber.active:
+        return False
+    subscriber.confirmed_at = subscriber.confirmed_at or utcnow()
+    subscriber.unsubscribed_at = None
+    subscriber.quarantined_at = None
+    subscriber.failure_count = 0
+    subscriber.last_error = None
+    record(Actor(type="anonymous", label="subscriber link", role="viewer"), "subscriber.resubscribe",
+           "subscriber", subscriber.id)
     db.session.commit()
     return True
 
@@ -144,6 +187,7 @@ def unsubscribe(subscriber: Subscriber, *, actor: Actor | None = None, reason: s
     if subscriber.unsubscribed_at is not None:
         return False
     subscriber.unsubscribed_at = utcnow()
+    subscriber.link_mailed_at = None  # the owner acted: a later request may mail a link at once
     _cancel_pending(subscriber.id, f"unsubscribed ({reason})")
     record(actor or Actor(type="anonymous", label="subscriber link", role="viewer"), "subscriber.unsubscribe",
            "subscriber", subscriber.id, after={"reason": reason})
@@ -188,12 +232,17 @@ def _cancel_pending(subscriber_id: int, reason: str) -> None:
 
 
 def validate_webhook_url(raw: str | None) -> str:
+    """The trimmed URL if the outbound policy lets webhooks go there now (resolved and vetted)."""
+    if raw is not None and not isinstance(raw, str):
+        raise SubscriptionError("Enter the URL as text.", "url")
     url = (raw or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1000:
+    if not url:
         raise SubscriptionError("Enter an absolute http(s) URL.", "url")
-    if any(ch in url for ch in "\r\n\t "):
-        raise SubscriptionError("The URL must not contain spaces or line breaks.", "url")
+    policy = OutboundPolicy.from_settings(current_app.extensions["statuspage.settings"])
+    try:
+        policy.check_url(url)
+    except OutboundRefused as exc:
+        raise SubscriptionError(f"{exc}.", "url") from None
     return url
 
 

@@ -14,6 +14,7 @@ from ...services.incidents import lifecycle as lifecycle_svc
 from ...services.incidents import templates as templates_svc
 from ...services.incidents.lifecycle import IncidentError
 from ..authz import EVERYONE, current_actor, require_role
+from ..query import page_number
 from .blueprint import (
     NEXT_STATUS,
     PER_PAGE,
@@ -30,7 +31,7 @@ from .blueprint import (
 @bp.get("/incidents")
 @require_role(*EVERYONE)
 def incidents():
-    page_no = max(1, request.args.get("page", 1, type=int) or 1)
+    page_no = page_number()
     query = select(Incident).where(Incident.kind == "incident").order_by(Incident.created_at.desc())
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(query.limit(PER_PAGE).offset((page_no - 1) * PER_PAGE)).all()
@@ -151,6 +152,24 @@ def incident_note(public_id: str):
         flash("Internal note added.", "success")
     target = "admin.incident" if inc.kind == "incident" else "admin.maintenance_detail"
     return redirect(url_for(target, public_id=public_id), 303)
+
+
+@bp.post("/incidents/<public_id>/updates/<update_id>/correct")
+@require_role(*WRITERS)
+def update_correct(public_id: str, update_id: str):
+    inc = lifecycle_svc.find_incident(public_id, None)
+    update = next((u for u in inc.updates if u.public_id == update_id), None) if inc is not None else None
+    if update is None:
+        abort(404)
+    try:
+        lifecycle_svc.correct_update(update, body=request.form.get("body", ""), actor=current_actor())
+    except IncidentError as exc:
+        db.session.rollback()
+        flash(f"Update not corrected: {exc}", "error")
+    else:
+        flash("Update corrected (the change is in the audit log; nobody was notified again).", "success")
+    target = "admin.incident" if inc.kind == "incident" else "admin.maintenance_detail"
+    return redirect(url_for(target, public_id=public_id) + f"#update-{update_id}", 303)
 
 
 @bp.post("/incidents/<public_id>/edit")

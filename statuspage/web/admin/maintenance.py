@@ -19,6 +19,7 @@ from ...services.incidents import reports as report_svc
 from ...services.incidents import templates as templates_svc
 from ...services.incidents.lifecycle import IncidentError
 from ..authz import EVERYONE, current_actor, require_role
+from ..query import int_arg
 from .blueprint import (
     WRITERS,
     all_components,
@@ -141,7 +142,7 @@ def template_delete(template_id: int):
 @bp.get("/reports")
 @require_role(*EVERYONE)
 def reports():
-    months = min(max(request.args.get("months", 12, type=int) or 12, 1), 36)
+    months = int_arg("months", 12, 1, 36)
     rows = report_svc.monthly_report(months)
     causes = {c["id"]: c["name"] for c in pm_svc.cause_categories()}
     causes["unclassified"] = "Unclassified"

@@ -11,6 +11,7 @@ from ...models import ApiToken, AuditLog, User
 from ...models.constants import ROLES
 from ...services.users import UserError, create_token, create_user, revoke_token, set_disabled, set_role
 from ..authz import current_actor, require_role
+from ..query import page_number
 from .blueprint import bp
 
 AUDIT_PER_PAGE = 100
@@ -92,7 +93,7 @@ def token_revoke(token_id: int):
 @bp.get("/audit")
 @require_role("admin")
 def audit():
-    page_no = max(1, request.args.get("page", 1, type=int) or 1)
+    page_no = page_number()
     query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc())
     action = (request.args.get("action") or "").strip()
     if action:

@@ -30,8 +30,8 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return view(*args, **kwargs)
-        if not key.strip() or len(key) > MAX_KEY:
-            raise ApiError.invalid(f"Idempotency-Key must be 1 to {MAX_KEY} characters",
+        if not 1 <= len(key) <= MAX_KEY or not all("\x21" <= ch <= "\x7e" for ch in key):
+            raise ApiError.invalid(f"Idempotency-Key must be 1 to {MAX_KEY} printable ASCII characters, no spaces",
                                    {"Idempotency-Key": "invalid"})
         token = g.get("api_token")
         token_id = token.id if token is not None else None

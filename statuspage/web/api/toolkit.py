@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from checks.validation import ErrorCollector, Fields
 
 from ...extensions import csrf, db
+from ..jsonbody import InvalidJSON, loads_bounded
 
 # The one set of error codes, each with its status. Pick by situation, not by endpoint.
 CODES: dict[str, int] = {
@@ -129,7 +129,9 @@ def json_body(envelope: str | None = None, *, optional: bool = False) -> dict[st
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send Content-Type: application/json")
     try:
-        data = json.loads(raw or b"null")
+        data = loads_bounded(raw or b"null")
+    except InvalidJSON as exc:
+        raise ApiError.invalid(f"the body is not valid JSON: {exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError.invalid("the body is not valid JSON") from exc
     if not isinstance(data, dict):

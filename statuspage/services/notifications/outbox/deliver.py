@@ -11,6 +11,7 @@ from flask import current_app
 
 from ....db import utcnow
 from ....extensions import db
+from ....outbound import OutboundPolicy
 from ....transports import DeliveryError, mail_transport_for
 from ....transports.webhook import WebhookTransport
 from ...page import public_base_url
@@ -60,7 +61,7 @@ def deliver_outbox(worker_id: str, stop_event: threading.Event | None = None, *,
     sender = MailSender(mail_transport_for(settings), settings.mail_from,
                          Pacer(settings.mail_send_rate, stop_event), stop_event)
     recorder.release_permits = sender.permits.release
-    webhooks = WebhookTransport()
+    webhooks = WebhookTransport(OutboundPolicy.from_settings(settings))
     skipped: list[int] = []
 
     def drain() -> None:

@@ -30,10 +30,29 @@ WRITE = ("account_manager",)
 SORTS = ("arr", "name", "renewal")
 
 
+# JSON types the API takes (the config file and CSV are laxer: YAML and CSV turn ids and amounts into
+# numbers or strings on their own; here a mistyped field is malformed, as everywhere in the API).
+_TYPES = {"id": str, "name": str, "tier": str, "renewal_date": str, "owner": str, "arr": (int, float),
+          "sla_target": (int, float), "team": list, "components": list, "contacts": list}
+
+
 def _account_body() -> dict:
-    """The JSON object of an account; unknown fields are malformed (400), the service judges the values."""
+    """The JSON object of an account; unknown or mistyped fields are malformed (400), the service judges
+    the values (422)."""
     data = json_body()
     RequestFields(data, allowed=records_svc.ACCOUNT_FIELDS).done()
+    wrong = {key: "must be a number" if expected == (int, float) else f"must be {expected.__name__}"
+             for key, expected in _TYPES.items()
+             if data.get(key) is not None and (isinstance(data[key], bool) or not isinstance(data[key], expected))}
+    for key in ("team", "components"):
+        if isinstance(data.get(key), list) and not all(isinstance(v, str) for v in data[key]):
+            wrong[key] = "must be a list of strings"
+    for i, contact in enumerate(data["contacts"] if isinstance(data.get("contacts"), list) else []):
+        if isinstance(contact, dict):
+            wrong.update({f"contacts[{i}].{k}": "must be str" for k in ("email", "name", "role", "notify")
+                          if contact.get(k) is not None and not isinstance(contact[k], str)})
+    if wrong:
+        raise ApiError.invalid("; ".join(f"{k}: {v}" for k, v in wrong.items()), wrong)
     return data
 
 
@@ -110,6 +129,9 @@ def sla():
     """The SLA report for a period (``from``/``to``: dates; ``account``: repeatable). JSON only."""
     f = query_fields()
     f.choice("format", ("json",))  # the console offers CSV; here the answer is JSON, and nothing else is pretended
+    for key in ("from", "to"):
+        if key in request.args and not request.args[key].strip():
+            f.error(key, "a date like 2026-03-01")
     f.done()
     accounts = [a for a in request.args.getlist("account") if a.strip()]
     start, end = parse_period(request.args.get("from"), request.args.get("to"))

@@ -1,13 +1,21 @@
 """The OpenAPI 3.1 document of /api/v1, kept next to the code it describes (this package; shapes in serializers.py).
 
-A schemathesis run in tests/incidents checks that the server answers what this says.
+A schemathesis run in tests/incidents (every check, schema-valid and schema-violating input) checks
+that the server answers what this says. The document is built per request and names this install's
+live components where a request must name one, so "schema-valid" means "acceptable" wherever the
+domain allows it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ....models.constants import COMPONENT_STATUSES, OUTBOX_STATUSES
+from sqlalchemy import select
+
+from ....configfile import MAX_ARR
+from ....extensions import db
+from ....models import Component
+from ....models.constants import COMPONENT_STATUSES, CONTACT_NOTIFY, OUTBOX_STATUSES
 from ....services.incidents.lifecycle import DECLARABLE_IMPACTS, INCIDENT_FLOW, KEY_TIMESTAMPS
 from ....services.incidents.postmortems import ACTION_STATUSES, SECTION_KEYS
 from ....services.notifications.subscriptions import WEBHOOK_FORMATS
@@ -19,6 +27,15 @@ STR_N = {"type": ["string", "null"]}
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _in(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """A request object: the API reads an explicit null in an optional field as "not given"."""
+    return _obj({k: v if k in (required or []) else _nullable(v) for k, v in props.items()}, required)
 
 
 def _obj(props: dict[str, Any], required: list[str] | None = None, extra: bool = False) -> dict[str, Any]:
@@ -108,8 +125,16 @@ def _write(summary: str, body: dict | None, responses: dict, params: list | None
 COMPONENT_STATUS = {"type": "string", "enum": list(COMPONENT_STATUSES)}
 INCIDENT_STATUS = {"type": "string", "enum": [*INCIDENT_FLOW, "postmortem", "scheduled", "in_progress",
                                               "verifying", "completed", "cancelled"]}
-STATUS_MAP = {"type": "object", "additionalProperties": COMPONENT_STATUS, "maxProperties": 500,
-              "description": "{component id: status}"}
+
+
+def _status_map(ids: list[str]) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": COMPONENT_STATUS, "maxProperties": 500,
+            "propertyNames": {"enum": ids}, "description": "{component id: status}"}
+
+
+def _id_list(ids: list[str], *, min_items: int = 0) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string", "enum": ids}, "minItems": min_items, "maxItems": 500}
+
 
 SCHEMAS: dict[str, Any] = {
     "Error": ERROR,
@@ -185,53 +210,80 @@ SCHEMAS: dict[str, Any] = {
                                                      "notify": {"type": "string"}}, ["email", "notify"])},
         "source": {"type": "string", "enum": ["config", "import", "api"]}, "archived": {"type": "boolean"},
         "updated_at": {"type": ["string", "null"]}}, ["id", "name", "components", "source", "archived"]),
+    "OutboxMessage": _obj({
+        "id": {"type": "integer"}, "status": {"type": "string", "enum": list(OUTBOX_STATUSES)},
+        "channel": {"type": "string"}, "kind": {"type": "string"}, "audience": STR_N,
+        "recipient": {"type": "string", "description": "an address, or a webhook URL masked below admin"},
+        "subscriber_id": {"type": ["integer", "null"]}, "incident_id": {"type": ["integer", "null"]},
+        "update_id": {"type": ["integer", "null"]}, "attempts": {"type": "integer"}, "next_attempt_at": TS,
+        "last_error": STR_N, "claimed_by": STR_N, "claimed_until": TS, "message_id": STR_N, "created_at": TS,
+        "sent_at": TS, "dedupe_key": STR_N},
+        ["id", "status", "channel", "kind", "recipient", "attempts", "last_error"]),
+    "Accepted": _obj({"status": {"const": "accepted"}, "message": {"type": "string"}}, ["status", "message"]),
 }
 
-NAME = {"type": "string", "minLength": 1, "maxLength": 300, "pattern": r"\S"}
-BODY = {"type": "string", "maxLength": 20000}
-DATE_TIME = {"type": "string", "format": "date-time"}
+# Text the services accept (statuspage/text.py): no control characters (line breaks and tabs only in
+# multi-line fields), at least one visible character where a value is required.
+LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 
-INCIDENT_CREATE = _obj({"incident": _obj({
-    "name": NAME, "status": {"type": "string", "enum": list(INCIDENT_FLOW)},
-    "impact_override": {"type": "string", "enum": list(DECLARABLE_IMPACTS)}, "body": BODY,
-    "components": STATUS_MAP, "component_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 500},
-    "deliver_notifications": {"type": "boolean"},
-    "draft": {"type": "boolean", "description": "true: held in the console, not public (our extension)"},
-    "started_at": DATE_TIME}, ["name"])}, ["incident"])
 
-INCIDENT_PATCH = _obj({"incident": _obj({
-    "name": NAME, "status": {"type": "string", "enum": list(INCIDENT_FLOW)},
-    "impact_override": {"type": "string", "enum": list(DECLARABLE_IMPACTS)}, "body": BODY,
-    "components": STATUS_MAP, "deliver_notifications": {"type": "boolean"},
-    "draft": {"type": "boolean", "description": "false publishes a draft"},
-    **{k: DATE_TIME for k in KEY_TIMESTAMPS}})}, ["incident"])
+def _text(max_len: int, *, required: bool = False, multiline: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "string", "maxLength": max_len, "pattern": LINES if multiline else LINE}
+    if required:
+        out = {**out, "minLength": 1, "allOf": [{"pattern": r"\S"}]}
+    return out
 
-UPDATE_CREATE = _obj({"incident_update": _obj({
-    "status": {"type": "string", "enum": list(INCIDENT_FLOW)}, "body": BODY, "components": STATUS_MAP,
-    "deliver_notifications": {"type": "boolean"}, "internal": {"type": "boolean"}})}, ["incident_update"])
 
-MAINT_CREATE = _obj({"maintenance": _obj({
-    "name": NAME, "body": BODY, "scheduled_for": DATE_TIME, "scheduled_until": DATE_TIME,
-    "components": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 500},
-    "auto_transition": {"type": "boolean"}, "reminder_minutes": {"type": "integer", "minimum": 0, "maximum": 10080},
-    "deliver_notifications": {"type": "boolean"}}, ["name", "scheduled_for", "scheduled_until", "components"])},
-    ["maintenance"])
+NAME = _text(300, required=True)
+BODY = _text(20000, multiline=True)
+# The API takes times from 1970 to 8999 (checks/validation.py as_datetime).
+DATE_TIME = {"type": "string", "format": "date-time", "pattern": r"^(19[7-9][0-9]|[2-8][0-9]{3})-"}
 
-MAINT_PATCH = _obj({"maintenance": _obj({
+def _request_schemas(ids: list[str]) -> dict[str, Any]:
+    """Request bodies that name components, with the ids of this install's live components."""
+    status_map = _status_map(ids)
+    return {
+        "INCIDENT_CREATE": _obj({"incident": _in({
+            "name": NAME, "status": {"type": "string", "enum": list(INCIDENT_FLOW)},
+            "impact_override": {"type": "string", "enum": list(DECLARABLE_IMPACTS)}, "body": BODY,
+            "components": status_map, "component_ids": _id_list(ids),
+            "deliver_notifications": {"type": "boolean"},
+            "draft": {"type": "boolean", "description": "true: held in the console, not public (our extension)"},
+            "started_at": DATE_TIME}, ["name"])}, ["incident"]),
+        "INCIDENT_PATCH": _obj({"incident": _in({
+            "name": NAME, "status": {"type": "string", "enum": list(INCIDENT_FLOW)},
+            "impact_override": {"type": "string", "enum": list(DECLARABLE_IMPACTS)}, "body": BODY,
+            "components": status_map, "deliver_notifications": {"type": "boolean"},
+            "draft": {"type": "boolean", "description": "false publishes a draft"},
+            **{k: DATE_TIME for k in KEY_TIMESTAMPS}})}, ["incident"]),
+        "UPDATE_CREATE": _obj({"incident_update": _in({
+            "status": {"type": "string", "enum": list(INCIDENT_FLOW)}, "body": BODY, "components": status_map,
+            "deliver_notifications": {"type": "boolean"}, "internal": {"type": "boolean"}})}, ["incident_update"]),
+        "MAINT_CREATE": _obj({"maintenance": _in({
+            "name": NAME, "body": BODY, "scheduled_for": DATE_TIME, "scheduled_until": DATE_TIME,
+            "components": _id_list(ids, min_items=1), "auto_transition": {"type": "boolean"},
+            "reminder_minutes": {"type": "integer", "minimum": 0, "maximum": 10080},
+            "deliver_notifications": {"type": "boolean"}}, ["name", "scheduled_for", "scheduled_until", "components"])},
+            ["maintenance"]),
+    }
+
+
+MAINT_PATCH = _obj({"maintenance": _in({
     "status": {"type": "string", "enum": ["scheduled", "in_progress", "verifying", "completed", "cancelled"]},
     "body": BODY, "scheduled_until": DATE_TIME, "deliver_notifications": {"type": "boolean"}})}, ["maintenance"])
 
-POSTMORTEM_PUT = _obj({"postmortem": _obj({
+POSTMORTEM_PUT = _obj({"postmortem": _in({
     "cause_category": {"type": "string", "maxLength": 40},
     "sections": {"type": "object", "propertyNames": {"enum": list(SECTION_KEYS)},
-                 "additionalProperties": _obj({"body": {"type": "string", "maxLength": 50000},
+                 "additionalProperties": _obj({"body": _text(50000, multiline=True),
                                                "public": {"type": "boolean"}})}})}, ["postmortem"])
 
-ACTION_CREATE = _obj({"action_item": _obj({
-    "title": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": r"\S"},
-    "owner": {"type": "string", "maxLength": 320}, "due_date": {"type": "string", "format": "date"},
+ACTION_CREATE = _obj({"action_item": _in({
+    "title": _text(500, required=True), "owner": _text(320), "due_date": {"type": "string", "format": "date"},
     "status": {"type": "string", "enum": list(ACTION_STATUSES)},
-    "link": {"type": "string", "maxLength": 1000, "pattern": "^https?://"}}, ["title"])}, ["action_item"])
+    "link": {"type": "string", "maxLength": 1000, "pattern": "^https?://[^\x00-\x20\x7f-\x9f]*$"}}, ["title"])},
+    ["action_item"])
 
 SILENCE = {"oneOf": [
     _obj({"until": {"type": ["string", "null"], "format": "date-time"}}, ["until"]),
@@ -241,20 +293,55 @@ COMPONENT_PATCH = _obj({"component": _obj({"status": COMPONENT_STATUS}, ["status
 
 
 ENVELOPE = {"type": "object"}
-ENVELOPE_IN = {"type": "object"}
-SUBSCRIBER_CREATE = _obj({"kind": {"type": "string", "enum": ["webhook", "email"], "default": "webhook"},
-                          "url": {"type": "string", "maxLength": 1000}, "email": {"type": "string", "maxLength": 320},
-                          "format": {"type": "string", "enum": list(WEBHOOK_FORMATS)},
-                          "components": {"type": "array", "items": {"type": "string"}, "maxItems": 500}})
+_NOT_IN_EMAIL = r"@\s<>\"',;\x00-\x1f\x7f-\x9f"
+EMAIL = {"type": "string", "maxLength": 254,
+         "pattern": f"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\\.[^{_NOT_IN_EMAIL}]+$"}
+# What a subscription takes (services/notifications/subscriptions.normalize_email): plain ASCII addresses.
+SUBSCRIBER_EMAIL = {"type": "string", "maxLength": 254,
+                    "pattern": r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z0-9.-]*[A-Za-z0-9]$"}
+
+
+def _account(ids: list[str], required: list[str]) -> dict[str, Any]:
+    """An account as the API takes it: the config file's shape, with strict JSON types."""
+    return _in({
+        "id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"},
+        "name": _text(300, required=True), "arr": {"type": "number", "minimum": 0, "maximum": MAX_ARR},
+        "tier": _text(50), "renewal_date": {"type": "string", "format": "date"},
+        "sla_target": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+        "owner": {"anyOf": [EMAIL, {"const": ""}], "description": "empty: no owner"},
+        "team": {"type": "array", "items": EMAIL, "maxItems": 100}, "components": _id_list(ids),
+        "contacts": {"type": "array", "maxItems": 500, "items": _obj({
+            "email": EMAIL, "name": _text(200), "role": _text(100),
+            "notify": {"type": "string", "enum": list(CONTACT_NOTIFY)}}, ["email"])}}, required)
+
+
+def _subscriber_create(public_ids: list[str]) -> dict[str, Any]:
+    return {"oneOf": [
+        _obj({"kind": {"const": "webhook"}, "url": {"type": "string", "minLength": 1, "maxLength": 1000},
+              "format": {"type": "string", "enum": list(WEBHOOK_FORMATS)},
+              "components": _nullable(_id_list(public_ids))}, ["kind", "url"]),
+        _obj({"kind": {"const": "email"}, "email": SUBSCRIBER_EMAIL,
+              "components": _nullable(_id_list(public_ids))}, ["kind", "email"])],
+        "description": "A webhook is added at once (its signing secret is in the answer, once; the URL must "
+                       "resolve to a public address). An email address is mailed a confirmation link (at most "
+                       "one per interval); nobody is opted in."}
 SUBSCRIBERS = _obj({"total": {"type": "integer"}, "subscribers": {"type": "array", "items": _ref("Subscriber")}},
                    ["total", "subscribers"])
 OUTBOX = _obj({"counts": {"type": "object", "additionalProperties": {"type": "integer"}},
-               "messages": {"type": "array", "items": {"type": "object"}}}, ["counts", "messages"])
+               "messages": {"type": "array", "items": _ref("OutboxMessage")}}, ["counts", "messages"])
 ACCOUNTS = _obj({"accounts": {"type": "array", "items": _ref("Account")}}, ["accounts"])
 
 
-def _query(name: str, kind: str = "string", enum: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": kind, **({"enum": enum} if enum else {})}
+def _query(name: str, kind: str = "string", enum: list[str] | None = None, *, lo: int = 1,
+           hi: int = 2**31 - 1) -> dict[str, Any]:
+    """A query parameter: an enum, a bounded integer, or text of at most 200 characters (web/query.py)."""
+    schema: dict[str, Any]
+    if enum:
+        schema = {"type": kind, "enum": enum}
+    elif kind == "integer":
+        schema = {"type": "integer", "minimum": lo, "maximum": hi}
+    else:
+        schema = {"type": "string", "maxLength": 200, "pattern": LINE}
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
@@ -263,7 +350,14 @@ def _int_path(name: str) -> dict[str, Any]:
 
 
 def build_spec() -> dict[str, Any]:
-    """The whole document."""
+    """The whole document (component ids are this install's live ones)."""
+    rows = db.session.execute(select(Component.slug, Component.public)
+                              .where(Component.archived_at.is_(None)).order_by(Component.slug)).all()
+    ids = [slug for slug, _public in rows]
+    public_ids = [slug for slug, public in rows if public]
+    bodies = _request_schemas(ids)
+    INCIDENT_CREATE, INCIDENT_PATCH = bodies["INCIDENT_CREATE"], bodies["INCIDENT_PATCH"]  # noqa: N806
+    UPDATE_CREATE, MAINT_CREATE = bodies["UPDATE_CREATE"], bodies["MAINT_CREATE"]  # noqa: N806
     slug = [_path_param("slug")]
     pid = [_path_param("public_id")]
     paths = {
@@ -329,8 +423,8 @@ def build_spec() -> dict[str, Any]:
                          _query("kind", enum=["email", "webhook"]), _query("q"), *ENVELOPE_PAGE_PARAMS],
                         "subscribers"),
             "post": _write("Add a webhook subscriber (secret shown once) or request an email subscription "
-                           "(confirmed by mail)", SUBSCRIBER_CREATE, {**_ok(_ref("Subscriber"), 201, "Created"),
-                                                                      **_ok(ENVELOPE, 202, "Accepted")},
+                           "(confirmed by mail)", _subscriber_create(public_ids),
+                           {**_ok(_ref("Subscriber"), 201, "Created"), **_ok(_ref("Accepted"), 202, "Accepted")},
                            None, "subscribers")},
         "/api/v1/subscribers/{sub_id}": {
             "get": _get("Get a subscriber", _ok(_ref("Subscriber")), [_int_path("sub_id")], "subscribers"),
@@ -341,7 +435,8 @@ def build_spec() -> dict[str, Any]:
             _enveloped_list(OUTBOX), [_query("status", enum=list(OUTBOX_STATUSES)),
                                       _query("subscriber_id", "integer"), _query("incident_id", "integer"),
                                       *ENVELOPE_PAGE_PARAMS], "subscribers")},
-        "/api/v1/outbox/{row_id}": {"get": _get("One outbox row: state, attempts, last error", _ok(ENVELOPE),
+        "/api/v1/outbox/{row_id}": {"get": _get("One outbox row: state, attempts, last error",
+                                                _ok(_ref("OutboxMessage")),
                                                 [_int_path("row_id")], "subscribers")},
         "/api/v1/outbox/{row_id}/retry": {"post": _write("Retry a failed row now", None, _ok(ENVELOPE),
                                                          [_int_path("row_id")], "subscribers")},
@@ -350,14 +445,16 @@ def build_spec() -> dict[str, Any]:
                         _enveloped_list(ACCOUNTS), [_query("owner"), _query("tier"), _query("q"),
                                                     _query("sort", enum=["arr", "name", "renewal"]),
                                                     *ENVELOPE_PAGE_PARAMS], "accounts"),
-            "post": _write("Create an account (the config file's shape; its id is the CRM id)", ENVELOPE_IN,
+            "post": _write("Create an account (the config file's shape; its id is the CRM id)",
+                           _account(ids, ["id", "name"]),
                            _ok(_ref("Account"), 201, "Created"), None, "accounts")},
         "/api/v1/accounts/{external_id}": {
             "get": _get("Get an account by its CRM id", _ok(_ref("Account")), [_path_param("external_id")],
                         "accounts"),
-            "patch": _write("Change the fields given", ENVELOPE_IN, _ok(_ref("Account")),
+            "patch": _write("Change the fields given (the id cannot change)", _account(ids, []), _ok(_ref("Account")),
                             [_path_param("external_id")], "accounts"),
-            "put": _write("Replace the account's fields", ENVELOPE_IN, _ok(_ref("Account")),
+            "put": _write("Replace the account's fields (the id cannot change)", _account(ids, ["name"]),
+                          _ok(_ref("Account")),
                           [_path_param("external_id")], "accounts"),
             "delete": _write("Archive an account", None, {"204": {"description": "Archived"}},
                              [_path_param("external_id")], "accounts")},
@@ -365,7 +462,9 @@ def build_spec() -> dict[str, Any]:
             "Accounts using an affected component: ARR, tier, renewal, owner, outage minutes; ARR at risk",
             _ok(ENVELOPE), pid, "accounts")},
         "/api/v1/sla": {"get": _get("SLA report per account for a period (from, to: dates; account: repeatable)",
-                                    _ok(ENVELOPE), [_query("from"), _query("to"), _query("account"),
+                                    _ok(ENVELOPE), [{**_query("from"), "schema": {"type": "string", "format": "date"}},
+                                                    {**_query("to"), "schema": {"type": "string", "format": "date"}},
+                                                    _query("account"),
                                                     _query("format", enum=["json"])], "accounts")},
         "/api/v1/sla/at-risk": {"get": _get("Accounts at risk, largest ARR first, with the reasons (owner: "
                                             "accounts this person owns or is on the team of)",

@@ -1,4 +1,6 @@
-"""The JSON shapes of /api/v1 (documented in openapi.py; change both together)."""
+"""The JSON shapes of /api/v1 (documented in openapi.py; change both together).
+
+Webhook URLs are masked for every role below admin (``web/disclosure.py``)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from ....models import (
 from ....services.incidents.lifecycle import KEY_TIMESTAMPS
 from ....services.notifications.subscriptions import component_slugs
 from ....services.page import get_page
+from ...disclosure import shown_recipient, shown_target, shown_webhook_url
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -42,7 +45,7 @@ def group_json(grp: ComponentGroup) -> dict[str, Any]:
 
 def check_json(c: Check) -> dict[str, Any]:
     last = c.last_result if isinstance(c.last_result, dict) else None
-    return {"id": c.slug, "component_id": c.component.slug, "kind": c.kind, "target": c.target,
+    return {"id": c.slug, "component_id": c.component.slug, "kind": c.kind, "target": shown_target(c.target),
             "state": c.status, "flapping": bool(c.flapping), "interval_seconds": c.interval_seconds,
             "silenced_until": iso(c.silenced_until), "last_run_at": iso(c.last_run_at), "last_result": last}
 
@@ -91,7 +94,7 @@ def action_item_json(a: Any) -> dict[str, Any]:
 
 def subscriber_json(sub: Subscriber) -> dict[str, Any]:
     return {
-        "id": sub.id, "kind": sub.kind, "email": sub.email, "url": sub.webhook_url,
+        "id": sub.id, "kind": sub.kind, "email": sub.email, "url": shown_webhook_url(sub.webhook_url),
         "format": sub.webhook_format if sub.kind == "webhook" else None,
         "state": sub.state, "components": component_slugs(sub) or "all",
         "created_at": iso(sub.created_at), "confirmed_at": iso(sub.confirmed_at),
@@ -103,7 +106,7 @@ def subscriber_json(sub: Subscriber) -> dict[str, Any]:
 def outbox_json(row: OutboxMessage) -> dict[str, Any]:
     return {
         "id": row.id, "status": row.status, "channel": row.channel, "kind": row.kind, "audience": row.audience,
-        "recipient": row.recipient, "subscriber_id": row.subscriber_id, "incident_id": row.incident_id,
+        "recipient": shown_recipient(row.channel, row.recipient), "subscriber_id": row.subscriber_id, "incident_id": row.incident_id,
         "update_id": row.update_id, "attempts": row.attempts, "next_attempt_at": iso(row.next_attempt_at),
         "last_error": row.last_error, "claimed_by": row.claimed_by, "claimed_until": iso(row.claimed_until),
         "message_id": row.message_id, "created_at": iso(row.created_at), "sent_at": iso(row.sent_at),

@@ -16,6 +16,7 @@ from ....services.notifications import subscriptions as subs
 from ....services.notifications.outbox.console import outbox_counts, retry_row
 from ...admin_notify import STATES, subscriber_filter
 from ...authz import api_auth, current_actor
+from ...disclosure import sees_secrets
 from ..toolkit import (
     ENVELOPES,
     PAGE_PARAMS,
@@ -47,7 +48,8 @@ def list_subscribers():
     f = query_fields()
     state, kind, q = f.choice("state", STATES), f.choice("kind", KINDS), f.text("q", max_len=200)
     f.done()
-    page = paginate(subscriber_filter(select(Subscriber), state, kind, q).order_by(Subscriber.id), ENVELOPES)
+    page = paginate(subscriber_filter(select(Subscriber), state, kind, q, match_urls=sees_secrets())
+                    .order_by(Subscriber.id), ENVELOPES)
     return page.respond({"total": page.total, "subscribers": [subscriber_json(s) for s in page.rows]})
 
 
