@@ -11,7 +11,10 @@ from ...models import ApiToken, AuditLog, User
 from ...models.constants import ROLES
 from ...services.users import UserError, create_token, create_user, revoke_token, set_disabled, set_role
 from ..authz import current_actor, require_role
-from .blueprint import bp
+from .blueprint import bp, form_error
+
+USER_LABELS = {"email": "Email", "password": "Password", "role": "Role", "name": "Name"}
+TOKEN_LABELS = {"name": "Name", "scope": "Scope"}
 
 AUDIT_PER_PAGE = 100
 
@@ -30,7 +33,7 @@ def user_create():
         create_user(request.form.get("email", ""), request.form.get("role", ""), request.form.get("password", ""),
                     name=request.form.get("name") or None, actor=current_actor())
     except UserError as exc:
-        flash(str(exc), "error")
+        flash(form_error(exc, USER_LABELS), "error")
     else:
         flash("User created.", "success")
     return redirect(url_for("admin.users"), 303)
@@ -50,7 +53,7 @@ def user_update(user_id: int):
                 raise UserError("you cannot disable yourself", "disabled")
             set_disabled(user, request.form["disabled"] == "1", actor=current_actor())
     except UserError as exc:
-        flash(str(exc), "error")
+        flash(form_error(exc, USER_LABELS), "error")
     else:
         flash(f"{user.email} updated.", "success")
     return redirect(url_for("admin.users"), 303)
@@ -70,7 +73,7 @@ def token_create():
         token, plaintext = create_token(request.form.get("name", ""), request.form.get("scope", ""),
                                         actor=current_actor(), created_by_id=current_user.id)
     except UserError as exc:
-        flash(str(exc), "error")
+        flash(form_error(exc, TOKEN_LABELS), "error")
         return redirect(url_for("admin.tokens"), 303)
     rows = db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
     # Rendered (not redirected) so the plaintext exists only in this one response.
