@@ -101,8 +101,10 @@ def confirm_page(token: str):
     subscriber, exc = _load(token, "confirm")
     if exc:
         return _bad_link(exc)
+    if subscriber.state == "active":  # a link used before: say so instead of asking again
+        return _confirmed(subscriber, already=True)
     return render_template("public/subscribe_confirm.html", page=get_page(), subscriber=subscriber, token=token,
-                           components=subscriptions_svc.component_slugs(subscriber))
+                           components=subscriptions_svc.component_names(subscriber))
 
 
 @bp.post("/subscribe/confirm/<token>")
@@ -110,10 +112,14 @@ def confirm(token: str):
     subscriber, exc = _load(token, "confirm")
     if exc:
         return _bad_link(exc)
-    subscriptions_svc.confirm(subscriber)
-    manage = tokens.subscriber_link(subscriber, "manage")
+    changed = subscriptions_svc.confirm(subscriber)
+    return _confirmed(subscriber, already=not changed)
+
+
+def _confirmed(subscriber, *, already: bool):
     return render_template("public/subscribe_confirmed.html", page=get_page(), subscriber=subscriber,
-                           manage_url=manage)
+                           manage_url=tokens.subscriber_link(subscriber, "manage"), already=already,
+                           components=subscriptions_svc.component_names(subscriber))
 
 
 # --- manage -------------------------------------------------------------------------------------------------

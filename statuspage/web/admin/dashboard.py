@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -15,7 +16,9 @@ from ...models import Check, Incident
 from ...models.constants import OPEN_INCIDENT_STATUSES
 from ...services.incidents import maintenance as maint_svc
 from ...services.incidents.lifecycle import IncidentError
+from ...services.monitoring.rollups import latency_24h
 from ...services.monitoring.silence import silence_check
+from ...services.monitoring.tools import heartbeat_url
 from ..authz import EVERYONE, current_actor, require_role
 from .blueprint import (
     WRITERS,
@@ -45,13 +48,13 @@ def dashboard():
 @bp.get("/checks/<slug>")
 @require_role(*EVERYONE)
 def check_detail(slug: str):
-    from ...services.monitoring.rollups import latency_24h
-
     check = db.session.scalar(select(Check).where(Check.slug == slug))
     if check is None:
         abort(404)
+    # The ping URL is a credential (anyone holding it can report the job alive): for writers only.
+    ping_url = heartbeat_url(check, request.host_url) if current_user.role in ("admin", *WRITERS) else None
     return render_template("admin/check.html", check=check, latency=latency_24h(check.id),
-                           last=check.last_result or {})
+                           last=check.last_result or {}, ping_url=ping_url)
 
 
 @bp.post("/checks/<slug>/silence")
