@@ -78,8 +78,9 @@ def prefill_timeline(incident: Incident) -> str:
         events.append((iv.started_at, f"{iv.component.name} set to {STATUS_LABELS.get(iv.status, iv.status)}"))
     for link in db.session.scalars(select(IncidentCheck).where(IncidentCheck.incident_id == incident.id)):
         check = db.session.get(Check, link.check_id)
-        failing = [c.get("text") or c.get("condition") for c in (link.result or {}).get("conditions") or []
-                   if isinstance(c, dict) and not c.get("success", True)]
+        # Conditions as the engine records them (checks/conditions.py: text, resolved, ok, …).
+        failing = [c.get("resolved") or c.get("text") for c in (link.result or {}).get("conditions") or []
+                   if isinstance(c, dict) and not c.get("ok", c.get("success", True))]
         detail = f": {'; '.join(str(f) for f in failing if f)}" if failing else ""
         events.append((link.created_at, f"Check `{check.slug if check else link.check_id}` failed{detail}"))
         if check is not None and incident.started_at is not None:

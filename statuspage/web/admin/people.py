@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -101,5 +104,39 @@ def audit():
     if action:
         query = query.where(AuditLog.action.startswith(action))
     rows = db.session.scalars(query.limit(AUDIT_PER_PAGE + 1).offset((page_no - 1) * AUDIT_PER_PAGE)).all()
-    return render_template("admin/audit.html", rows=rows[:AUDIT_PER_PAGE], page_no=page_no,
+    entries = [(r, audit_changes(r.before, r.after)) for r in rows[:AUDIT_PER_PAGE]]
+    return render_template("admin/audit.html", entries=entries, page_no=page_no,
                            has_next=len(rows) > AUDIT_PER_PAGE, action=action)
+
+
+AUDIT_VALUE_CHARS = 80
+
+
+def _flat(record: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(record, dict):
+        return {prefix or "value": record} if record is not None else {}
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value and not prefix:
+            out.update(_flat(value, name))
+        else:
+            out[name] = value
+    return out
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= AUDIT_VALUE_CHARS else text[:AUDIT_VALUE_CHARS - 1] + "…"
+
+
+def audit_changes(before: Any, after: Any) -> list[tuple[str, str | None, str | None]]:
+    """What an audit entry changed, as (field, old, new) lines a person can read: only fields that
+    differ (every field when there is no "before"), nested objects one level deep, long values cut."""
+    old, new = _flat(before), _flat(after)
+    lines = []
+    for key in list(dict.fromkeys([*old, *new])):
+        if key in old and key in new and old[key] == new[key]:
+            continue
+        lines.append((key, _show(old[key]) if key in old else None, _show(new[key]) if key in new else None))
+    return lines
