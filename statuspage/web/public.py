@@ -19,9 +19,11 @@ from ..db import utcnow
 from ..extensions import db
 from ..models import Component, Incident, IncidentComponent
 from ..models.constants import STATUS_LABELS, worst_status
+from ..services.monitoring.latency import latency_series, timed_check_ids
 from ..services.page import get_page
 from ..services.site import public as ps
 from ..services.uptime import BAR_DAYS, Weights, format_percent, uptime_bars
+from .charts import latency_context
 from .public_cache import public_cached
 
 bp = Blueprint("public", __name__)
@@ -223,7 +225,10 @@ def component(slug: str):
         windows.append((days, format_percent(figures.uptime(weights))))
     start = now - dt.timedelta(days=BAR_DAYS)
     incidents = ps.incidents_between(start, now + dt.timedelta(days=1), component_id=comp.id)
-    return render_template("public/component.html", page=page, component=comp,
+    timed = timed_check_ids(comp.id)  # nothing measures a component without such checks: no chart
+    charts = latency_context(latency_series(timed, now), key=comp.slug, tz_name=page.time_zone,
+                             subject=comp.name) if timed else None
+    return render_template("public/component.html", page=page, component=comp, charts=charts,
                            bars=bars_html(comp, bars, names), uptime=format_percent(bars.uptime(weights)),
                            windows=windows, incidents=incidents, formula=_weights_text(weights),
                            bar_days=BAR_DAYS, impact_labels=ps.IMPACT_LABELS)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from statuspage.db import utcnow
 from statuspage.extensions import db
-from statuspage.models import AuditLog, CheckResult, OutboxMessage
+from statuspage.models import AuditLog, CheckResult, CheckRollup, OutboxMessage
 from statuspage.services.accounts.private_links import account_view_token
 from statuspage.services.audit import Actor, record
 from statuspage.services.incidents import lifecycle, maintenance, postmortems
@@ -97,6 +97,11 @@ def build() -> World:
                                    latency_ms=120 + (i * 37) % 90 + (400 if i % 17 == 0 else 0),
                                    outcome="down" if i % 29 == 0 else "up"))
     db.session.commit()
+    web_check = f.make_check(web, slug="dashboard-http")
+    web_check.status, web_check.last_result = "up", {"outcome": "up", "latency_ms": 95.0, "conditions": []}
+    for chk, base_ms in ((check, 150.0), (web_check, 90.0)):
+        _history(chk.id, now, base_ms)
+    db.session.commit()
     rollup_and_prune(now, retention_days=30)
 
     create_token("deploy bot", "write")
@@ -139,6 +144,23 @@ def build() -> World:
         ("password", "/account/password"), ("console-not-found", "/admin/no-such-page"),
     ]
     return w
+
+
+def _history(check_id: int, now: dt.datetime, base_ms: float) -> None:
+    """Rollups as weeks of probing leave them: hourly for 7 days, daily for 90 (older than the raw results)."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    for h in range(37, 24 * 7):
+        slow = 2.5 if h % 53 < 3 else 1.0
+        db.session.add(CheckRollup(check_id=check_id, period="hour", period_start=hour - dt.timedelta(hours=h),
+                                   runs=120, failures=0, degraded=0, p50_ms=base_ms * slow + h % 7 * 3,
+                                   p95_ms=base_ms * 2.2 * slow + h % 11 * 9))
+    day = hour.replace(hour=0)
+    for d in range(2, 90):
+        if 40 <= d < 44:
+            continue  # a gap: the checks did not run those days
+        db.session.add(CheckRollup(check_id=check_id, period="day", period_start=day - dt.timedelta(days=d),
+                                   runs=2880, failures=0, degraded=0, p50_ms=base_ms + d % 9 * 4,
+                                   p95_ms=base_ms * 2.1 + d % 13 * 11 + (300 if d % 31 == 0 else 0)))
 
 
 def first_run_paths() -> list[tuple[str, str]]:
