@@ -70,6 +70,12 @@ def validate_password(password: str) -> None:
 def create_user(email: str, role: str, password: str, *, name: str | None = None,
                 actor: Actor | None = None) -> User:
     """Create a person with a role; fails on a duplicate email, unknown role or short password."""
+    user = _add_user(email, role, password, name=name, actor=actor)
+    db.session.commit()
+    return user
+
+
+def _add_user(email: str, role: str, password: str, *, name: str | None, actor: Actor | None) -> User:
     email = email.strip().lower()
     if "@" not in email or len(email) > 320:
         raise UserError(f"not an email address: {email!r}", "email")
@@ -82,7 +88,6 @@ def create_user(email: str, role: str, password: str, *, name: str | None = None
     db.session.add(user)
     db.session.flush()
     record(actor or Actor.cli(), "user.create", "user", user.id, after={"email": email, "role": role})
-    db.session.commit()
     return user
 
 
@@ -231,7 +236,8 @@ def setup_token_valid(token: str) -> bool:
 
 
 def create_first_admin(email: str, password: str, *, name: str | None = None, ip: str | None = None) -> User:
-    """Create the first admin from the setup link; UserError once an admin exists (the link is spent).
+    """Create the first admin from the setup link and record their sign-in; UserError once an admin
+    exists (the link is spent).
 
     Two submissions racing: on PostgreSQL an advisory lock serialises them, on SQLite the write
     transaction (BEGIN IMMEDIATE) does, so only the first creates an admin.
@@ -241,5 +247,10 @@ def create_first_admin(email: str, password: str, *, name: str | None = None, ip
     if admin_exists():
         db.session.rollback()
         raise UserError("an admin exists already: sign in instead", "email")
-    actor = Actor(type="anonymous", label="setup link", role="admin", ip=ip)
-    return create_user(email, "admin", password, name=name, actor=actor)
+    user = _add_user(email, "admin", password, name=name,
+                     actor=Actor(type="anonymous", label="setup link", role="admin", ip=ip))
+    # The setup page signs the new admin in: the sign-in is recorded like any other, in this transaction.
+    user.last_login_at = utcnow()
+    record(Actor(type="user", id=user.id, label=user.email, ip=ip, role="admin"), "auth.login", "user", user.id)
+    db.session.commit()
+    return user

@@ -47,6 +47,8 @@ def test_the_setup_link_creates_the_first_admin_once_then_answers_404(app, clien
     admin = db.session.scalar(select(User))
     assert (admin.email, admin.role, admin.name) == ("founder@acme.example", "admin", "Ana")
     assert db.session.scalar(select(AuditLog.actor_label).where(AuditLog.action == "user.create")) == "setup link"
+    assert db.session.scalar(select(AuditLog.actor_label).where(AuditLog.action == "auth.login")) == admin.email
+    assert admin.last_login_at is not None
     assert client.get("/admin/").status_code == 200  # signed in as the new admin
     assert client.get(link).status_code == 404  # spent
     assert client.post(link, data={**form, "csrf_token": csrf_token(client)}).status_code == 404
