@@ -7,12 +7,16 @@
 A realistic page (50 components in 8 groups, 90 days of status history, 200 past incidents) in a
 temporary SQLite database, then with wrk:
 
-  1. our `/` and `/api/v2/summary.json` under gunicorn gthread (-w 2 --threads 8), render cache warm;
-  2. a minimal Flask app returning the same bytes under the same gunicorn settings (the stack's ceiling);
-  3. nginx serving our static export of the same site;
+  1. our `/` and `/api/v2/summary.json` under gunicorn gthread (-w 2 --threads 8), render cache warm,
+     asked as a browser asks (`Accept-Encoding: gzip, deflate, br`: brotli from the cache) and with no
+     Accept-Encoding (the plain bytes);
+  2. a bare Flask app returning the same plain bytes under the same gunicorn settings (the stack's
+     ceiling; it does not compress, as a Flask app does not unless someone adds it);
+  3. nginx serving our static export of the same site (gzip_static: the export's .gz siblings);
 
 plus the cache-miss render time of `/` (in process, render cache cleared before each render).
-Prints a table with ratios against the minimal Flask app.
+Prints req/s and bytes on the wire per view (wrk's bytes read ÷ requests: headers and body) with
+ratios against the bare Flask app.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ http {{
   server {{
     listen 127.0.0.1:{port};
     root {root};
+    gzip_static on;
     location / {{ try_files $uri $uri/index.html =404; }}
   }}
 }}
@@ -92,15 +97,32 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def wrk(url: str, duration: int, connections: int) -> float:
-    subprocess.run(["wrk", "-t2", f"-c{connections}", "-d2s", url], capture_output=True, check=True)  # warm-up
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", url], capture_output=True,
+BROWSER = "gzip, deflate, br"  # what Chromium and Firefox send
+_UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
+
+
+def wrk(url: str, duration: int, connections: int, accept_encoding: str | None = None) -> tuple[float, float]:
+    """(requests per second, bytes on the wire per response) from one wrk run after a 2 s warm-up."""
+    headers = ["-H", f"Accept-Encoding: {accept_encoding}"] if accept_encoding else []
+    subprocess.run(["wrk", "-t2", f"-c{connections}", "-d2s", *headers, url], capture_output=True, check=True)
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", *headers, url], capture_output=True,
                          text=True, check=True).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} error responses\n{out}")
-    return float(match.group(1)) if match else 0.0
+    total = re.search(r"(\d+) requests in [\d.]+\w+, ([\d.]+)(B|KB|MB|GB) read", out)
+    per_view = float(total.group(2)) * _UNITS[total.group(3)] / int(total.group(1)) if total else 0.0
+    return (float(match.group(1)) if match else 0.0), per_view
+
+
+def wire_bytes(url: str, accept_encoding: str | None) -> tuple[int, str]:
+    """(body bytes, Content-Encoding) of one response, to check what each server sends."""
+    import urllib.request
+
+    req = urllib.request.Request(url, headers={"Accept-Encoding": accept_encoding} if accept_encoding else {})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return len(resp.read()), resp.headers.get("Content-Encoding") or "identity"
 
 
 def gunicorn(app_ref: str, port: int, cwd: Path, env: dict, log: Path) -> subprocess.Popen:
@@ -112,7 +134,7 @@ def gunicorn(app_ref: str, port: int, cwd: Path, env: dict, log: Path) -> subpro
 def seed(env: dict) -> None:
     from statuspage import create_app
     from statuspage.extensions import db
-    from tests.public.factories import demo_site
+    from tests.support.factories import demo_site
 
     app = create_app(env=env)
     with app.app_context():
@@ -188,21 +210,30 @@ def main() -> None:
         for label, path, nginx_path in [("/", "/", "/index.html"),
                                         ("/api/v2/summary.json", "/api/v2/summary.json", "/api/v2/summary.json")]:
             print(f"wrk {label} …", flush=True)
-            r_ours = wrk(f"http://127.0.0.1:{ours}{path}", args.duration, args.connections)
-            r_mini = wrk(f"http://127.0.0.1:{mini}{path}", args.duration, args.connections)
-            r_ngx = wrk(f"http://127.0.0.1:{ngx}{nginx_path}", args.duration, args.connections)
-            rows.append((label, r_ours, r_mini, r_ngx))
+            ours_url, mini_url, ngx_url = (f"http://127.0.0.1:{ours}{path}", f"http://127.0.0.1:{mini}{path}",
+                                           f"http://127.0.0.1:{ngx}{nginx_path}")
+            codings = {name: wire_bytes(url, BROWSER)[1] for name, url in
+                       (("ours", ours_url), ("bare", mini_url), ("nginx", ngx_url))}
+            rows.append((label, codings,
+                         wrk(ours_url, args.duration, args.connections, BROWSER),
+                         wrk(ours_url, args.duration, args.connections),
+                         wrk(mini_url, args.duration, args.connections, BROWSER),
+                         wrk(ngx_url, args.duration, args.connections, BROWSER)))
 
         print()
-        print(f"Page: 50 components, 8 groups, 90 days, 200 incidents; `/` is {page_bytes / 1024:.0f} KB.")
+        print(f"Page: 50 components, 8 groups, 90 days, 200 incidents; `/` is {page_bytes / 1024:.0f} KB of HTML.")
         print(f"wrk -t2 -c{args.connections} -d{args.duration}s; gunicorn -k gthread -w 2 --threads 8; "
-              f"{os.cpu_count()} CPUs (load generator on the same machine).")
+              f"{os.cpu_count()} CPUs (load generator on the same machine). A browser's request: "
+              f"`Accept-Encoding: {BROWSER}`.")
         print()
-        print("| path | ours (cached) req/s | minimal Flask req/s | ours ÷ minimal | nginx export req/s | nginx ÷ minimal |")
-        print("|---|---:|---:|---:|---:|---:|")
-        for label, r_ours, r_mini, r_ngx in rows:
-            print(f"| `{label}` | {r_ours:,.0f} | {r_mini:,.0f} | {r_ours / r_mini:.2f} | {r_ngx:,.0f} | "
-                  f"{r_ngx / r_mini:.1f} |")
+        print("| path | ours, browser (br) req/s | bytes/view | ours, no Accept-Encoding req/s | bytes/view "
+              "| bare Flask req/s | bytes/view | ours (br) ÷ bare: req/s | bare ÷ ours (br): bytes | "
+              "nginx export (gzip_static) req/s | bytes/view |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for label, codings, (r_br, b_br), (r_id, b_id), (r_mini, b_mini), (r_ngx, b_ngx) in rows:
+            print(f"| `{label}` | {r_br:,.0f} | {b_br:,.0f} ({codings['ours']}) | {r_id:,.0f} | {b_id:,.0f} | "
+                  f"{r_mini:,.0f} | {b_mini:,.0f} ({codings['bare']}) | {r_br / r_mini:.2f} | "
+                  f"{b_mini / b_br:.1f}× | {r_ngx:,.0f} | {b_ngx:,.0f} ({codings['nginx']}) |")
         print()
         print(f"Cache-miss render of `/` (median of 13, in process): {miss_ms:.1f} ms")
     finally:

@@ -105,6 +105,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: Mapping[str, str
     logging.getLogger("statuspage").setLevel(logging.INFO)
 
     from .web.fast_public import FastPublicCache
+    from .web.public_cache import PublicAwareSessionInterface
+
+    app.session_interface = PublicAwareSessionInterface()
 
     app.wsgi_app = FastPublicCache(app)  # type: ignore[method-assign]
     return app

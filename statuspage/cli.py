@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import click
 from flask import Flask, current_app
@@ -27,8 +29,9 @@ def _create_app():
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(run_command)
-    app.cli.add_command(run_command, name="serve")
+    app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(setup_link_command)
     app.cli.add_command(config_group)
     app.cli.add_command(user_group)
     app.cli.add_command(token_group)
@@ -55,6 +58,12 @@ def register_cli(app: Flask) -> None:
 @click.option("--migrate/--no-migrate", default=True, show_default=True,
               help="Apply database migrations before starting.")
 def run_command(host: str, port: int, web_workers: int, no_worker: bool, migrate: bool) -> None:
+    busy = port_in_use(host, port)
+    if busy:
+        click.echo(f"Error: cannot listen on {host}:{port}: {busy}. Is statuspage (or another program) already "
+                   f"running there? Stop it, or choose another port: `statuspage run --port {port + 1}` "
+                   f"(with make: `make run PORT={port + 1}`).", err=True)
+        sys.exit(1)
     if migrate:
         from flask_migrate import upgrade
 
@@ -69,8 +78,80 @@ def run_command(host: str, port: int, web_workers: int, no_worker: bool, migrate
     }
     if not no_worker:
         specs["worker"] = [sys.executable, "-m", "statuspage.cli", "worker"]
-    Supervisor(specs, env=env, cwd=str(_project_root())).run()
+    url = f"http://{_browsable(host)}:{port}"
+    supervisor = Supervisor(specs, env=env, cwd=str(_project_root()),
+                            ready={"web": lambda: _accepts(host, port)},
+                            on_ready=lambda: _announce(url))
+    code = supervisor.run()
     click.echo("statuspage stopped.")
+    if code:
+        sys.exit(code)
+
+
+serve_command = click.Command("serve", callback=run_command.callback, params=run_command.params,
+                              help=run_command.help, hidden=True)
+
+
+@click.command("setup-link", help="Print a one-time link that creates the first admin (works until an admin "
+                                  "exists; `statuspage run` prints one at every start while none does).")
+@click.option("--base-url", default=None, help="Where the console is reached (default: the public URL).")
+@with_appcontext
+def setup_link_command(base_url: str | None) -> None:
+    from .services.page import public_base_url
+    from .services.users import admin_exists, setup_token
+
+    base = (base_url or public_base_url()).rstrip("/")
+    if admin_exists():
+        click.echo(f"An admin exists already: sign in at {base}/login (or add people with `statuspage user "
+                   f"create`).", err=True)
+        sys.exit(1)
+    click.echo(f"{base}/setup/{setup_token()}")
+
+
+def port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (e.g. "address already in use"), or None when it can."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As gunicorn binds: SO_REUSEADDR, so a port in TIME_WAIT after a restart is not "busy".
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror.lower() if exc.strerror else str(exc)
+    return None
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((_browsable(host), port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def _browsable(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0") else ("::1" if host == "::" else host)
+
+
+def _announce(url: str) -> None:
+    """The last lines of a start: where the product is, and how to get in the first time."""
+    from .services.users import admin_exists, setup_token
+
+    lines = [f"statuspage is running: {url}/  (console: {url}/admin/)"]
+    with current_app.app_context():
+        try:
+            first_run = not admin_exists()
+            token = setup_token() if first_run else ""
+        finally:
+            from .extensions import db
+
+            db.session.remove()
+    if first_run:
+        lines.append(f"Create the first admin with this one-time link: {url}/setup/{token}")
+        lines.append("(it works until an admin exists; print a new one with `.venv/bin/statuspage setup-link`)")
+    else:
+        lines.append(f"Sign in at {url}/login")
+    click.echo("\n".join(lines), err=True)
 
 
 def _project_root():
@@ -80,15 +161,26 @@ def _project_root():
 
 
 class Supervisor:
-    """Start child processes, restart any that die (with backoff), stop all on SIGINT/SIGTERM."""
+    """Start child processes, restart any that die (with backoff), stop all on SIGINT/SIGTERM.
 
-    def __init__(self, specs: dict[str, list[str]], *, env: dict[str, str], cwd: str):
+    A child with a ``ready`` check (the web server: its port accepts connections) that exits before it
+    was ever ready did not start at all (a port taken meanwhile, a broken setting): restarting would
+    only repeat the failure, so everything stops and ``run`` returns 1. ``on_ready`` runs once, when
+    every child with a check is ready.
+    """
+
+    def __init__(self, specs: dict[str, list[str]], *, env: dict[str, str], cwd: str,
+                 ready: dict[str, Callable[[], bool]] | None = None, on_ready: Callable[[], None] | None = None):
         self.specs = specs
         self.env = env
         self.cwd = cwd
         self.procs: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, list[float]] = {name: [] for name in specs}
         self.stopping = False
+        self.ready_checks = dict(ready or {})
+        self.on_ready = on_ready
+        self.pending_ready = set(self.ready_checks)
+        self.exit_code = 0
 
     def _start(self, name: str) -> None:
         self.procs[name] = subprocess.Popen(self.specs[name], env=self.env, cwd=self.cwd)
@@ -97,18 +189,32 @@ class Supervisor:
     def _stop(self, *_args) -> None:
         self.stopping = True
 
-    def run(self) -> None:
-        signal.signal(signal.SIGINT, self._stop)
-        signal.signal(signal.SIGTERM, self._stop)
+    def _check_ready(self) -> None:
+        for name in list(self.pending_ready):
+            if self.procs[name].poll() is None and self.ready_checks[name]():
+                self.pending_ready.discard(name)
+                if not self.pending_ready and self.on_ready is not None:
+                    self.on_ready()
+
+    def run(self) -> int:
+        """Supervise until stopped; 0 after a clean stop, 1 when a child failed to start."""
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         for name in self.specs:
             self._start(name)
         try:
             while not self.stopping:
                 time.sleep(0.2)
+                self._check_ready()
                 for name, proc in list(self.procs.items()):
                     code = proc.poll()
                     if code is None or self.stopping:
                         continue
+                    if name in self.pending_ready:
+                        click.echo(f"Error: {name} exited with {code} before it was ready (see its messages "
+                                   f"above); stopping.", err=True)
+                        self.exit_code = 1
+                        self.stopping = True
+                        break
                     now = time.monotonic()
                     recent = [t for t in self.restarts[name] if now - t < 60]
                     self.restarts[name] = recent + [now]
@@ -131,6 +237,9 @@ class Supervisor:
                     click.echo(f"[supervisor] {name} did not stop in time; killing", err=True)
                     proc.kill()
                     proc.wait()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return self.exit_code
 
 
 @click.command("worker", help="Run the scheduler only: claims and runs due checks, delivers the outbox, "
@@ -278,10 +387,14 @@ def checks_list() -> None:
 
     from .extensions import db
     from .models import Check
+    from .services.monitoring.tools import heartbeat_url
 
     for check in db.session.scalars(select(Check).where(Check.archived_at.is_(None)).order_by(Check.slug)):
         last = (check.last_result or {}).get("message", "")
         click.echo(f"{check.slug:30} {check.kind:9} {check.status:9} {'FLAPPING ' if check.flapping else ''}{last}")
+        url = heartbeat_url(check)
+        if url:
+            click.echo(f"{'':30} ping URL: {url}")
 
 
 # --- backup, restore, dump, load -------------------------------------------------------------------
@@ -363,9 +476,26 @@ def export_command(directory: str, base_url: str | None) -> None:
     click.echo(report.summary())
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+class StatuspageGroup(FlaskGroup):
+    """Flask's CLI group without Flask's own options (--app, --env-file, --debug, Flask's --version) and
+    without commands that other packages plug into every Flask app (Flask-Limiter's ``limiter``): the
+    ``statuspage`` command shows only what statuspage offers."""
+
+    FLASK_OPTIONS = ("env_file", "app", "debug")
+
+    def __init__(self, **extra):
+        super().__init__(add_default_commands=False, add_version_option=False, load_dotenv=False,
+                         set_debug_flag=False, **extra)
+        self.params = [p for p in self.params if p.name not in self.FLASK_OPTIONS]
+
+    def _load_plugin_commands(self) -> None:
+        self._loaded_plugin_commands = True
+
+
+@click.group(cls=StatuspageGroup, create_app=_create_app,
              help="statuspage: a self-hosted trust and status page. Settings come from the environment "
-                  "(see README).")
+                  "(see README); every command has --help.")
+@click.version_option(package_name="statuspage", prog_name="statuspage", message="%(prog)s %(version)s")
 def main() -> None:
     pass
 

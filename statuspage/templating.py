@@ -11,6 +11,8 @@ import nh3
 from flask import Flask
 from markupsafe import Markup
 
+from checks.durations import format_duration
+
 from .models.constants import STATUS_LABELS
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "code", "pre", "ul", "ol", "li", "a", "blockquote",
@@ -45,9 +47,16 @@ def local_time(value: dt.datetime | None, tz_name: str = "UTC", fmt: str = "%b %
     return f"{local.strftime(fmt)} {offset}"
 
 
+def format_money(value, currency: str) -> str:
+    """An amount as the console and mail show ARR: ``EUR 120,000`` (whole units, thousands separated)."""
+    return f"{currency} {float(value or 0):,.0f}"
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, str(s).replace("_", " ").title())
     app.jinja_env.filters["humanize"] = lambda s: str(s or "").replace("_", " ").capitalize()
     app.jinja_env.filters["local_time"] = local_time
+    # Seconds as the config file writes them: 30s, 5m, 24h, 1h30m.
+    app.jinja_env.filters["duration"] = lambda seconds: format_duration(float(seconds or 0), max_units=2)
     app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS

@@ -152,11 +152,21 @@ def _now_header() -> str:
 
 def build_template(*, sender: str, sender_name: str, subject: str, text: str, html: str, message_id: str,
                    in_reply_to: str | None = None, list_id: str | None = None,
-                   list_unsubscribe_post: bool = True) -> MessageTemplate:
-    """Shared headers through EmailMessage (policy SMTP): a title cannot inject a header."""
+                   list_unsubscribe_post: bool = True, reply_to: list[str] | None = None,
+                   thread_topic: str | None = None) -> MessageTemplate:
+    """Shared headers through EmailMessage (policy SMTP): a title cannot inject a header.
+
+    ``reply_to``: addresses a reply should reach (unsafe ones are dropped); ``thread_topic``: the
+    subject without its status, which Outlook groups a conversation by while the subject changes.
+    """
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = Address(display_name=clean_header_text(sender_name, 100), addr_spec=sender)
+    safe_reply = [a for a in (reply_to or []) if is_safe_address(a)]
+    if safe_reply:
+        msg["Reply-To"] = ", ".join(safe_reply)
     msg["Subject"] = clean_header_text(subject, 250)
+    if thread_topic:
+        msg["Thread-Topic"] = clean_header_text(thread_topic, 250)
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
         msg["References"] = in_reply_to

@@ -29,6 +29,11 @@ def get_page() -> Page:
     return page
 
 
+def currency() -> str:
+    """The currency ARR is kept in (page settings ``currency``, from the config file; USD by default)."""
+    return str((get_page().settings or {}).get("currency") or "USD")
+
+
 def public_base_url(fallback: str | None = None) -> str:
     """Where the public site lives (no trailing slash): ``STATUSPAGE_PUBLIC_URL``, else the page's
     configured URL, else ``fallback`` (a request's host URL), else http://localhost:8080."""

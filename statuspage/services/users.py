@@ -1,4 +1,5 @@
-"""People and machine tokens: creation, password hashing (argon2), token hashing (sha256)."""
+"""People and machine tokens: creation, password hashing (argon2), token hashing (sha256), and the
+first run's one-time setup link that creates the first admin."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func, select, text
 
-from ..db import utcnow
+from ..db import is_postgres, utcnow
 from ..extensions import db
 from ..models import ApiToken, User
 from ..models.constants import ROLES
@@ -68,6 +71,12 @@ def validate_password(password: str) -> None:
 def create_user(email: str, role: str, password: str, *, name: str | None = None,
                 actor: Actor | None = None) -> User:
     """Create a person with a role; fails on a duplicate email, unknown role or short password."""
+    user = _add_user(email, role, password, name=name, actor=actor)
+    db.session.commit()
+    return user
+
+
+def _add_user(email: str, role: str, password: str, *, name: str | None, actor: Actor | None) -> User:
     email = email.strip().lower()
     if "@" not in email or len(email) > 320 or text_problem(email):
         raise UserError(f"not an email address: {email!r}", "email")
@@ -82,7 +91,6 @@ def create_user(email: str, role: str, password: str, *, name: str | None = None
     db.session.add(user)
     db.session.flush()
     record(actor or Actor.cli(), "user.create", "user", user.id, after={"email": email, "role": role})
-    db.session.commit()
     return user
 
 
@@ -199,3 +207,57 @@ def set_disabled(user: User, disabled: bool, *, actor: Actor) -> None:
 def _active_admins() -> int:
     return int(db.session.scalar(select(func.count(User.id)).where(
         User.role == "admin", User.disabled_at.is_(None))) or 0)
+
+
+# --- first run ---------------------------------------------------------------------------------------
+
+SETUP_SALT = "statuspage.first-admin"
+SETUP_MAX_AGE = 7 * 24 * 3600  # `statuspage run` prints a fresh link at every start
+
+
+def admin_exists() -> bool:
+    """Whether any admin account exists (enabled or not): the setup link works only until one does."""
+    return db.session.scalar(select(User.id).where(User.role == "admin").limit(1)) is not None
+
+
+def _setup_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SETUP_SALT)
+
+
+def setup_token() -> str:
+    """A signed token for the one-time setup link (``/setup/<token>``) that creates the first admin.
+
+    Stateless (signed with SECRET_KEY, so every web process accepts it) and valid for 7 days, but only
+    while no admin exists: once the first admin is created every setup link is dead.
+    """
+    return _setup_serializer().dumps("first-admin")
+
+
+def setup_token_valid(token: str) -> bool:
+    """Whether ``token`` is a setup token of this instance, not expired, and no admin exists yet."""
+    try:
+        purpose = _setup_serializer().loads(token, max_age=SETUP_MAX_AGE)
+    except BadSignature:
+        return False
+    return purpose == "first-admin" and not admin_exists()
+
+
+def create_first_admin(email: str, password: str, *, name: str | None = None, ip: str | None = None) -> User:
+    """Create the first admin from the setup link and record their sign-in; UserError once an admin
+    exists (the link is spent).
+
+    Two submissions racing: on PostgreSQL an advisory lock serialises them, on SQLite the write
+    transaction (BEGIN IMMEDIATE) does, so only the first creates an admin.
+    """
+    if is_postgres():
+        db.session.execute(text("SELECT pg_advisory_xact_lock(7291001)"))
+    if admin_exists():
+        db.session.rollback()
+        raise UserError("an admin exists already: sign in instead", "email")
+    user = _add_user(email, "admin", password, name=name,
+                     actor=Actor(type="anonymous", label="setup link", role="admin", ip=ip))
+    # The setup page signs the new admin in: the sign-in is recorded like any other, in this transaction.
+    user.last_login_at = utcnow()
+    record(Actor(type="user", id=user.id, label=user.email, ip=ip, role="admin"), "auth.login", "user", user.id)
+    db.session.commit()
+    return user

@@ -26,6 +26,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_v2_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(auth_bp)
+
+    from .setup import bp as setup_bp
+
+    app.register_blueprint(setup_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_v1_bp)
     authz.init_app(app)

@@ -51,7 +51,7 @@ def view(token: str):
                         key=lambda c: (c.position, c.id))
     bars = uptime_bars(components, now, weights=weights)
     names = _day_incident_names(components, now.date() - dt.timedelta(days=BAR_DAYS - 1), now) if components else {}
-    rows = {c.id: {"bars": bars_html(c, bars[c.id], names), "uptime": format_percent(bars[c.id].uptime(weights))}
+    rows = {c.id: {"bars": bars_html(c, bars[c.id], names, labelled=True), "uptime": format_percent(bars[c.id].uptime(weights))}
             for c in components}
     start, end = parse_period(None, None, now=now)
     sla = sla_report(start, end, accounts=[acc.external_id], now=now).row(acc.external_id)

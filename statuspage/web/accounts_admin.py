@@ -29,8 +29,10 @@ from ..services.accounts.sla import (
     sla_report,
 )
 from ..services.notifications.account_mail import send_postmortem_to_accounts
+from ..services.page import currency as page_currency
 from ..services.page import get_page
 from ..services.uptime import Weights
+from ..templating import format_money
 from .authz import EVERYONE, current_actor, require_role, safe_next
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin")
@@ -45,7 +47,9 @@ def _can(roles: tuple[str, ...]) -> bool:
 
 @bp.app_context_processor
 def _helpers():
-    return {"can_manage_accounts": lambda: _can(WRITE_ROLES), "can_outreach": lambda: _can(OUTREACH_ROLES)}
+    return {"can_manage_accounts": lambda: _can(WRITE_ROLES), "can_outreach": lambda: _can(OUTREACH_ROLES),
+            # ARR always with its currency, in one format (``EUR 120,000``), on every console page.
+            "money": lambda value: format_money(value, page_currency()), "page_currency": page_currency}
 
 
 def _account_or_404(external_id: str):
@@ -294,7 +298,7 @@ def impact_context(incident, now: dt.datetime | None = None) -> dict:
     return {"incident": incident, "impact": impact, "outreach": outreach_svc.outreach_for(incident),
             "has_public_postmortem": bool(incident.postmortem and incident.postmortem.published_at
                                           and any(s.get("public") for s in incident.postmortem.sections or [])),
-            "outage_definition": impact_svc.OUTAGE_DEFINITION, "currency": (get_page().settings or {}).get("currency", "USD")}
+            "outage_definition": impact_svc.OUTAGE_DEFINITION, "currency": page_currency()}
 
 
 @bp.get("/incidents/<public_id>/accounts")

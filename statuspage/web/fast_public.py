@@ -4,8 +4,9 @@ During an outage everyone asks for the same few pages. Once a public view has re
 current site version, later GET/HEAD requests for that path are answered here, in the WSGI layer, from
 the per-process render cache: the site version (one primary-key read, memoised for at most
 ``STATUSPAGE_VERSION_CHECK_INTERVAL`` seconds) and a dictionary lookup — no session, limiter, login
-or template work. Revalidation (ETag / Last-Modified → 304) works the same as in the view. Anything
-not in the cache, or not a public cached path, goes to Flask unchanged.
+or template work. Revalidation (ETag / Last-Modified → 304) and content coding (gzip / brotli, from the
+entry's encodings computed once) work the same as in the view. Anything not in the cache, or not a
+public cached path, goes to Flask unchanged.
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ class FastPublicCache:
         security = [*PUBLIC_HEADERS, HSTS] if environ.get("wsgi.url_scheme") == "https" else list(PUBLIC_HEADERS)
         if (inm is not None and etag_matches(inm, etag)) or (
                 inm is None and ims is not None and not_modified_since(ims, last_modified)):
-            start_response("304 Not Modified", [*common, *security])
+            start_response("304 Not Modified", [*common, ("Vary", "Accept-Encoding"), *security])
             return [b""]
-        headers = [("Content-Type", entry.content_type), ("Content-Length", str(len(entry.body))),
-                   *entry.headers, *common, *security]
+        body, coding_headers = entry.payload(environ.get("HTTP_ACCEPT_ENCODING"))
+        headers = [("Content-Type", entry.content_type), ("Content-Length", str(len(body))),
+                   *entry.headers, *coding_headers, *common, *security]
         start_response("200 OK", headers)
-        return [b""] if method == "HEAD" else [entry.body]
+        return [b""] if method == "HEAD" else [body]

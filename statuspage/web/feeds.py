@@ -1,8 +1,10 @@
 """Feeds (RSS, Atom), the maintenance calendar (iCalendar) and SVG status/uptime badges.
 
-One feed entry per published incident, newest first, its public update trail as content. Entry ids
-are the incident's canonical URL (stable across edits and re-exports); ``updated`` is the newest
-public update, so a feed's bytes (and ETag) change only when an incident does.
+One feed entry per published incident or (not cancelled) scheduled maintenance, newest first, its
+public update trail as content. Entry ids are the incident's canonical URL (stable across edits and
+re-exports); Atom's ``updated`` and RSS's ``pubDate`` are the newest public update (RSS has no
+separate "updated", and readers sort and flag changed items by ``pubDate``), so a feed's bytes (and
+ETag) change only when an incident does.
 
 Every stored string goes through ``text.xml_safe`` on its way in: services refuse control characters,
 but a row written before that rule (or behind its back) must never turn a feed, the calendar or the
@@ -36,6 +38,10 @@ EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 def _entry_html(inc: Incident, tz: str) -> str:
     parts = []
+    if inc.kind == "maintenance" and inc.scheduled_for is not None:
+        until = f" – {escape(local_time(inc.scheduled_until, tz))}" if inc.scheduled_until else ""
+        parts.append(f"<p><strong>Scheduled maintenance</strong>: {escape(local_time(inc.scheduled_for, tz))}"
+                     f"{until}</p>")
     for u in ps.public_updates(inc):
         parts.append(f"<p><strong>{escape(u.status.replace('_', ' ').capitalize())}</strong> — "
                      f"{escape(local_time(u.display_at, tz))}</p>{render_markdown(u.body)}")
@@ -70,9 +76,10 @@ def _feed(incidents: list[Incident], title: str, self_path: str, alt_path: str, 
         entry = fg.add_entry(order="append")
         entry.id(url)
         entry.guid(url, permalink=True)
-        entry.title(xml_safe(inc.name))
+        entry.title(xml_safe(f"Maintenance: {inc.name}" if inc.kind == "maintenance" else inc.name))
         entry.link(href=url)
-        entry.published(inc.published_at or inc.created_at)
+        # RSS's only date is pubDate (from `published`): the newest update, as Statuspage's feeds do.
+        entry.published(_updated(inc) if kind == "rss" else inc.published_at or inc.created_at)
         entry.updated(_updated(inc))
         entry.content(_entry_html(inc, page.time_zone), type="html")
     if kind == "rss":
@@ -82,7 +89,7 @@ def _feed(incidents: list[Incident], title: str, self_path: str, alt_path: str, 
 
 def _history(kind: str) -> Response:
     page = get_page()
-    incidents = ps.recent_incidents("incident", FEED_LIMIT)
+    incidents = ps.recent_incidents(None, FEED_LIMIT)
     return _feed(incidents, f"{page.name} status history", f"/history.{kind}", "/history", kind)
 
 
@@ -103,7 +110,7 @@ def _component_feed(slug: str, kind: str) -> Response:
     if comp is None:
         abort(404)
     page = get_page()
-    incidents = [i for i in ps.recent_incidents("incident", 500)
+    incidents = [i for i in ps.recent_incidents(None, 500)
                  if any(ic.component_id == comp.id for ic in i.components)][:FEED_LIMIT]
     return _feed(incidents, f"{comp.name} · {page.name} status history",
                  f"/components/{comp.slug}/history.{kind}", f"/components/{comp.slug}", kind)

@@ -19,9 +19,11 @@ from ..db import utcnow
 from ..extensions import db
 from ..models import Component, Incident, IncidentComponent
 from ..models.constants import STATUS_LABELS, worst_status
+from ..services.monitoring.latency import latency_series, timed_check_ids
 from ..services.page import get_page
 from ..services.site import public as ps
 from ..services.uptime import BAR_DAYS, Weights, format_percent, uptime_bars
+from .charts import latency_context
 from .public_cache import public_cached
 from .query import ascii_int
 
@@ -78,21 +80,35 @@ def _as_utc(value) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def bars_html(comp: Component, bars, names: dict[tuple[int, dt.date], list[str]]) -> Markup:
-    """One focusable element per day; its label (also shown as the tooltip) says date, uptime, incidents.
-
-    Built as a string, not in Jinja: 50 components × 90 days must render in a few milliseconds.
-    """
-    parts = []
+def day_labels(comp: Component, bars, names: dict[tuple[int, dt.date], list[str]]) -> list[tuple[str, str, str]]:
+    """Per day of the bars, oldest first: (bar class, date, what the day was: status, uptime, incidents)."""
+    out = []
     for bar in bars.days:
         date_text = _date_text(bar.day)
         if bar.status is None:
-            label = f"{date_text}: no data"
+            text = "no data"
         else:
             incidents = names.get((comp.id, bar.day))
-            inc_text = str(escape("; incidents: " + "; ".join(dict.fromkeys(incidents)))) if incidents else ""
-            label = f"{date_text}: {_STATUS_WORD[bar.status]}, {_percent(bar.uptime)} uptime{inc_text}"
-        parts.append(f'<span class="bar b-{BAR_CLASS[bar.status]}" role="img" tabindex="0" aria-label="{label}"></span>')
+            inc_text = "; incidents: " + "; ".join(dict.fromkeys(incidents)) if incidents else ""
+            text = f"{_STATUS_WORD[bar.status]}, {_percent(bar.uptime)} uptime{inc_text}"
+        out.append((BAR_CLASS[bar.status], date_text, text))
+    return out
+
+
+def bars_html(comp: Component, bars, names: dict[tuple[int, dt.date], list[str]], *, labelled: bool = False
+              ) -> Markup:
+    """One element per day; its ``data-label`` (the hover tooltip) says date, status, uptime, incidents.
+
+    The days are not tab stops: on the trust page the whole strip is one link to the component's
+    day-by-day table, so a keyboard user passes a component's bars with one Tab. ``labelled`` (where
+    the strip is not a link): each day is also an image with that label, for screen readers' browse mode.
+    Built as a string, not in Jinja: 50 components × 90 days must render in a few milliseconds.
+    """
+    parts = []
+    for css, date_text, text in day_labels(comp, bars, names):
+        label = escape(f"{date_text}: {text}")
+        aria = f' role="img" aria-label="{label}"' if labelled else ""
+        parts.append(f'<span class="bar b-{css}" data-label="{label}"{aria}></span>')
     return Markup("".join(parts))
 
 
@@ -221,7 +237,10 @@ def component(slug: str):
         windows.append((days, format_percent(figures.uptime(weights))))
     start = now - dt.timedelta(days=BAR_DAYS)
     incidents = ps.incidents_between(start, now + dt.timedelta(days=1), component_id=comp.id)
-    return render_template("public/component.html", page=page, component=comp,
-                           bars=bars_html(comp, bars, names), uptime=format_percent(bars.uptime(weights)),
+    timed = timed_check_ids(comp.id)  # nothing measures a component without such checks: no chart
+    charts = latency_context(latency_series(timed, now), key=comp.slug, tz_name=page.time_zone,
+                             subject=comp.name) if timed else None
+    return render_template("public/component.html", page=page, component=comp, charts=charts,
+                           bars=bars_html(comp, bars, names), days=list(reversed(day_labels(comp, bars, names))), uptime=format_percent(bars.uptime(weights)),
                            windows=windows, incidents=incidents, formula=_weights_text(weights),
                            bar_days=BAR_DAYS, impact_labels=ps.IMPACT_LABELS)

@@ -11,8 +11,13 @@ caching — the view never reads it, so every variant is the same page — and n
 bumps the site version when a day's figures change.
 
 The cache is per process and bounded (LRU on entries); entries of an older version are dropped as soon
-as a newer version is seen. The request headers that could change a body (none today: no content
-negotiation, no compression at this layer) would belong in the key.
+as a newer version is seen.
+
+Compression: an entry keeps its body once and its gzip and brotli encodings, each computed the first
+time a client asks for it and then reused until the entry is replaced (so at most once per site
+version, path and minute). Responses of compressible types carry ``Vary: Accept-Encoding``; the
+chosen encoding is the only request header that changes the bytes, and it is negotiated per request
+rather than being part of the key.
 """
 
 from __future__ import annotations
@@ -23,14 +28,16 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import wraps
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Response, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
+from ..compression import compress, is_compressible, negotiate
 from ..extensions import db
 from ..models import SiteVersion
 from ..services.page import local_changes
@@ -38,6 +45,24 @@ from ..services.site import public as ps
 from ..services.site.export import EXPORT_ENVIRON_KEY
 
 _VERSION_QUERY = select(SiteVersion.version, SiteVersion.changed_at).where(SiteVersion.id == 1)
+
+
+PUBLIC_ENVIRON_KEY = "statuspage.public_response"
+
+
+class PublicAwareSessionInterface(SecureCookieSessionInterface):
+    """Flask's cookie sessions, except that a cached public response never carries `Vary: Cookie`.
+
+    Flask-Login reads the session on every template render and after every request, so Flask marks
+    it accessed and adds `Vary: Cookie` to everything. A public body is the same for everyone (the
+    render cache hands it to anyone), and that header would keep shared caches (CDNs) from storing it.
+    A session that was changed is still saved.
+    """
+
+    def save_session(self, app, session, response) -> None:
+        if request.environ.get(PUBLIC_ENVIRON_KEY) and not session.modified:
+            return
+        super().save_session(app, session, response)
 
 
 @dataclass(frozen=True)
@@ -71,6 +96,26 @@ class CachedResponse:
     body: bytes
     content_type: str
     headers: tuple[tuple[str, str], ...]
+    # Encodings computed so far (coding → bytes); filled on first demand, then reused.
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def compressible(self) -> bool:
+        return is_compressible(self.content_type, len(self.body))
+
+    def payload(self, accept_encoding: str | None) -> tuple[bytes, list[tuple[str, str]]]:
+        """(body, extra headers) for a request's Accept-Encoding: the encoded bytes with Content-Encoding
+        and Vary, or the plain body (with Vary, when another request could have got it encoded)."""
+        if not self.compressible:
+            return self.body, []
+        coding = negotiate(accept_encoding)
+        if coding is None:
+            return self.body, [("Vary", "Accept-Encoding")]
+        data = self.encoded.get(coding)
+        if data is None:
+            # Two threads may both compress the first time; they store the same bytes (dict writes are atomic).
+            data = self.encoded[coding] = compress(self.body, coding)
+        return data, [("Content-Encoding", coding), ("Vary", "Accept-Encoding")]
 
 
 class RenderCache:
@@ -233,7 +278,7 @@ def public_cached(time_sensitive: bool = False, cors: bool = False, params: tupl
             ims = request.headers.get("If-Modified-Since")
             if (inm is not None and etag_matches(inm, etag)) or (
                     inm is None and ims is not None and not_modified_since(ims, last_modified)):
-                return Response(status=304, headers=common)
+                return Response(status=304, headers=[*common, ("Vary", "Accept-Encoding")])
             key = (version, minute, path, delayed)
             entry = cache.get(key)
             if entry is None:
@@ -250,8 +295,10 @@ def public_cached(time_sensitive: bool = False, cors: bool = False, params: tupl
                 paths = current_app.extensions.setdefault("statuspage.public_paths", {})
                 if len(paths) < MAX_FAST_PATHS:
                     paths[request.path] = meta  # later requests for it are answered by web.fast_public
-            out = Response(entry.body, status=entry.status, content_type=entry.content_type,
-                           headers=list(entry.headers))
+            request.environ[PUBLIC_ENVIRON_KEY] = True
+            body, coding_headers = entry.payload(request.headers.get("Accept-Encoding"))
+            out = Response(body, status=entry.status, content_type=entry.content_type,
+                           headers=[*entry.headers, *coding_headers])
             for name, value in common:
                 out.headers[name] = value
             return out

@@ -107,8 +107,10 @@ def confirm_page(token: str):
         return _bad_link(exc)
     if subscriber.unsubscribed_at is not None:
         return _bad_link(CANCELLED)
+    if subscriber.state == "active":  # a link used before: say so instead of asking again
+        return _confirmed(subscriber, already=True)
     return render_template("public/subscribe_confirm.html", page=get_page(), subscriber=subscriber, token=token,
-                           components=subscriptions_svc.component_slugs(subscriber))
+                           components=subscriptions_svc.component_names(subscriber))
 
 
 @bp.post("/subscribe/confirm/<token>")
@@ -116,11 +118,16 @@ def confirm(token: str):
     subscriber, exc = _load(token, "confirm")
     if exc:
         return _bad_link(exc)
-    if subscriptions_svc.confirm(subscriber) == "cancelled":
+    outcome = subscriptions_svc.confirm(subscriber)
+    if outcome == "cancelled":
         return _bad_link(CANCELLED)
-    manage = tokens.subscriber_link(subscriber, "manage")
+    return _confirmed(subscriber, already=outcome == "already")
+
+
+def _confirmed(subscriber, *, already: bool):
     return render_template("public/subscribe_confirmed.html", page=get_page(), subscriber=subscriber,
-                           manage_url=manage)
+                           manage_url=tokens.subscriber_link(subscriber, "manage"), already=already,
+                           components=subscriptions_svc.component_names(subscriber))
 
 
 # --- manage -------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ def _row(kind, recipient, incident):
     return OutboxMessage.query.filter_by(kind=kind, recipient=recipient, incident_id=incident.id).one()
 
 
-def test_contact_mail_threads_under_the_incident_root_with_the_same_subject(app):
+def test_contact_mail_threads_under_the_incident_root_with_the_status_in_the_subject(app):
     s = build()
     first = f.update(s.c, "We are **investigating** <script>x</script>.", status="investigating",
                      at=T("2026-03-20 12:05"))
@@ -29,7 +29,8 @@ def test_contact_mail_threads_under_the_incident_root_with_the_same_subject(app)
         OutboxMessage.id).all()
     subject1, text1, html1, h1 = render_account_message(rows[0], page, "http://status.test")
     subject2, text2, _html2, h2 = render_account_message(rows[1], page, "http://status.test")
-    assert subject1 == subject2 == "[Acme Cloud] Web and API errors"
+    assert subject1 == "[Acme Cloud] Investigating: Web and API errors"
+    assert subject2 == "[Acme Cloud] Resolved: Web and API errors"
     assert h1["Message-ID"] == root and "In-Reply-To" not in h1
     assert h2["In-Reply-To"] == root and h2["References"] == root and h2["Message-ID"] != root
     assert "Public API" in text1 and "Web app" not in text1  # Globex uses api and db only
@@ -45,7 +46,7 @@ def test_team_digest_lists_arr_renewal_and_a_suggested_message_per_account(app):
     enqueue_account_notifications("incident_created", s.c, upd, now=NOW)
     row = _row("account_team_digest", "jane@acme.test", s.c)
     subject, text, html, headers = render_account_message(row, get_page(), "http://status.test")
-    assert subject == "[Acme Cloud accounts] Web and API errors — 2 of your accounts affected"
+    assert subject == "[Acme Cloud accounts] Investigating: Web and API errors — 2 of your accounts affected"
     assert "USD 420,000 ARR at risk" in text
     assert "Umbrella (U-3)" in text and "Globex (G-1)" in text and "Initech" not in text
     assert "renewal 2026-06-01" in text

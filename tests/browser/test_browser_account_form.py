@@ -28,7 +28,7 @@ def test_an_account_manager_adds_an_account_in_a_browser(app, live_server, page,
 
     page.get_by_label("Account id").fill("ACME-7")
     page.get_by_label("Name", exact=True).fill("Initrode")
-    page.get_by_label("ARR", exact=True).fill("240000")
+    page.get_by_label("ARR (USD)", exact=True).fill("240000")  # the label names the page's currency
     page.get_by_label("SLA target (%)").fill("99.95")
     page.get_by_label("Public API").check()
     page.get_by_label("Contact 1 email").fill("cto@initrode")  # a typo

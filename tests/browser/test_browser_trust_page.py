@@ -72,16 +72,40 @@ def test_the_page_on_a_phone(demo, live_server, page, screenshot):
 
 
 @pytest.mark.browser
-def test_a_focused_bar_shows_its_date_uptime_and_incidents(demo, live_server, page, screenshot):
+def test_a_hovered_bar_shows_its_date_uptime_and_incidents(demo, live_server, page, screenshot):
     page.set_viewport_size({"width": 1100, "height": 900})
     page.goto(live_server.url + "/")
     bar = page.locator("[data-component=c1] .bar").last
-    bar.focus()
-    label = bar.get_attribute("aria-label")
+    bar.hover()
+    label = bar.get_attribute("data-label")
     assert "Partial Outage" in label and "Elevated latency on Dashboard" in label
     tip = page.evaluate("el => getComputedStyle(el, '::after').content", bar.element_handle())
     assert "Elevated latency on Dashboard" in tip
     screenshot("public-index-bar-tooltip")
+
+
+@pytest.mark.browser
+def test_a_keyboard_user_passes_a_components_bars_with_one_tab(demo, live_server, page):
+    """Tab goes component name → the bars (one stop) → the next component's name: not 90 stops a component."""
+    page.set_viewport_size({"width": 1100, "height": 900})
+    page.goto(live_server.url + "/")
+    page.locator("[data-component=c1] .component-name a").focus()
+    stops = []
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate("() => { const a = document.activeElement; "
+                                   "return [a.className || a.tagName, a.closest('[data-component]')?.dataset.component]; }"))
+    assert stops[0] == ["bars", "c1"]
+    following = stops[1][1]
+    assert stops[1][0] == "A" and following not in (None, "c1")  # the next component's name link
+    assert stops[2] == ["bars", following]
+    # The strip leads to the same days as a table (the details opens on the fragment).
+    page.locator("[data-component=c1] a.bars").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/components/c1#day-by-day")
+    expect(page.locator("#day-by-day")).to_be_visible()
+    assert page.locator("#day-by-day tbody tr").count() == 90
+    assert "Elevated latency on Dashboard" in page.locator("#day-by-day tbody tr").first.inner_text()
 
 
 class _Quiet(SimpleHTTPRequestHandler):

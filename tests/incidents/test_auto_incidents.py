@@ -18,7 +18,7 @@ from tests.monitor.helpers import apply_yaml, one_component, tick
 from tests.support.factories import ALICE, make_check, make_components
 
 T0 = dt.datetime(2026, 6, 1, 3, 0, tzinfo=dt.UTC)
-RESULT = {"outcome": "down", "conditions": [{"text": "[STATUS] (503) == 200", "success": False}]}
+RESULT = {"outcome": "down", "conditions": [{"text": "[STATUS] == 200", "resolved": "[STATUS] (503) == 200", "ok": False}]}
 
 
 def test_a_draft_auto_incident_is_held_then_acknowledged_and_published_in_one_step(app):

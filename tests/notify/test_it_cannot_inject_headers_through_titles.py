@@ -15,4 +15,5 @@ def test_a_title_with_line_breaks_cannot_inject_headers(app, smtp_server, delive
     assert "\nBcc:" not in headers and "\nX-Injected" not in headers
     assert mail.message["Bcc"] is None and mail.message["X-Injected"] is None
     # (folding may start the value on a continuation line; unfolded, it is one line of text)
-    assert mail.message["Subject"].strip() == "[Acme Bcc: page@evil.test] Outage Bcc: attacker@evil.test X-Injected: yes"
+    assert mail.message["Subject"].strip() == "[Acme Bcc: page@evil.test] Investigating: Outage Bcc: attacker@evil.test X-Injected: yes"
+    assert mail.message["Thread-Topic"].strip() == "Outage Bcc: attacker@evil.test X-Injected: yes"

@@ -49,7 +49,7 @@ def test_it_delivers_an_update_to_exactly_the_subscribers_of_its_components(app,
     recipients = sorted(r for m in got for r in m.rcpt_tos)
     assert recipients == ["api-only@customer.test", "both@customer.test", "everything@customer.test"]
     for m in got:
-        assert m.message["Subject"] == "[Acme Cloud] Elevated API errors"
+        assert m.message["Subject"] == "[Acme Cloud] Investigating: Elevated API errors"
         text = m.message.get_body(("plain",)).get_content()
         assert f"http://status.test/incidents/{inc.public_id}" in text
         assert "We are investigating." in text and "Public API" in text

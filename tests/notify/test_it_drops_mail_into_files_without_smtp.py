@@ -25,5 +25,5 @@ def test_without_smtp_messages_are_written_as_eml_files(tmp_path, database_url):
     files = list((tmp_path / "instance" / "mail").glob("*.eml"))
     assert len(files) == 1
     msg = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
-    assert msg["To"] == "ops@customer.test" and msg["Subject"] == "[Acme Cloud] Outage"
+    assert msg["To"] == "ops@customer.test" and msg["Subject"] == "[Acme Cloud] Investigating: Outage"
     assert msg["X-Envelope-To"] == "ops@customer.test"

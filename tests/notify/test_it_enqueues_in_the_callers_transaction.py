@@ -65,7 +65,9 @@ def test_postmortem_and_maintenance_events_fan_out_without_an_update(app, smtp_s
     db.session.commit()
     assert deliver_outbox("w").sent == 3
     subjects = {m.message["Subject"] for m in smtp_server.wait_for(3)}
-    assert subjects == {"[Acme Cloud] Planned database upgrade"}
+    assert subjects == {"[Acme Cloud] Scheduled maintenance: Planned database upgrade",
+                        "[Acme Cloud] Maintenance starts soon: Planned database upgrade",
+                        "[Acme Cloud] Postmortem: Planned database upgrade"}
     texts = [m.message.get_body(("plain",)).get_content() for m in smtp_server.messages]
     assert any("Maintenance starts soon" in t for t in texts)
     assert any("postmortem" in t for t in texts)

@@ -1,4 +1,5 @@
-"""Root message + 2 updates: same subject, In-Reply-To/References the root, list headers on each."""
+"""Root message + 2 updates: In-Reply-To/References the root and one Thread-Topic while the subject says
+the status, list headers on each."""
 
 from urllib.parse import urlsplit
 
@@ -22,8 +23,12 @@ def test_it_threads_every_update_of_an_incident_under_its_root_message(app, smtp
     first, second, third = (m.message for m in got)
     assert first["Message-ID"] == root
     assert first["In-Reply-To"] is None and first["References"] is None
+    # The subject says where the incident stands; the thread is kept by the headers below.
+    assert [m["Subject"] for m in (first, second, third)] == [
+        "[Acme Cloud] Investigating: Elevated API errors", "[Acme Cloud] Identified: Elevated API errors",
+        "[Acme Cloud] Resolved: Elevated API errors"]
+    assert {m["Thread-Topic"] for m in (first, second, third)} == {"Elevated API errors"}
     for reply in (second, third):
-        assert reply["Subject"] == first["Subject"] == "[Acme Cloud] Elevated API errors"
         assert reply["In-Reply-To"] == root and reply["References"] == root
         assert reply["Message-ID"] not in (root, None)
     assert len({m["Message-ID"] for m in (first, second, third)}) == 3

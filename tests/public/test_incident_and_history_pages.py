@@ -63,7 +63,9 @@ def test_the_component_page_shows_uptime_windows_and_its_incidents(site, client)
     page = client.get("/components/web").get_data(as_text=True)
     assert "Last 7 days" in page and "Last 90 days" in page
     assert "Login failures" in page and "API errors" not in page
-    assert page.count('role="img" tabindex="0"') == 90
+    assert page.count('<span class="bar b-') == 90 and 'role="img" tabindex' not in page
+    # the same 90 days as a table, newest first, for keyboards and screen readers
+    assert page.count('<span class="day-dot b-') == 90 and 'id="day-by-day"' in page
 
 
 def test_internal_and_unknown_components_are_not_found(site, client):

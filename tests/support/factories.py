@@ -249,7 +249,7 @@ def make_check(comp: Component, slug: str = "probe", on_down: str = "major_outag
                   spec={"id": slug, "kind": "http"}, interval_seconds=30, timeout_seconds=5,
                   on_down=on_down, status="down", state={},
                   last_result={"outcome": "down", "conditions": [
-                      {"text": "[STATUS] (500) == 200", "success": False}]})
+                      {"text": "[STATUS] == 200", "resolved": "[STATUS] (500) == 200", "ok": False}]})
     db.session.add(check)
     db.session.commit()
     return check

@@ -104,8 +104,9 @@ def resolve_components(statuses: Mapping[Any, str] | None) -> dict[Component, st
     return out
 
 
-def check_text(name: str | None, body: str | None) -> None:
-    """Refuse a name or body that is empty/too long or holds characters no feed or mail can carry."""
+def check_text(name: str | None, body: str | None, *, require_message: bool = False) -> None:
+    """Refuse a name or body that is empty/too long or holds characters no feed or mail can carry;
+    ``require_message``: an empty update message is refused too."""
     if name is not None and (not name.strip() or len(name) > MAX_NAME):
         raise IncidentError(f"name is required (at most {MAX_NAME} characters)", "name")
     if body is not None and len(body) > MAX_BODY:
@@ -114,6 +115,9 @@ def check_text(name: str | None, body: str | None) -> None:
         problem = text_problem(value, multiline=multiline) if value else None
         if problem:
             raise IncidentError(f"{field} {problem}", field)
+    if require_message and not (body or "").strip():
+        raise IncidentError("body is required: write what changed (subscribers would get an empty message)",
+                            "body")
 
 
 def snapshot(incident: Incident) -> dict[str, Any]:
@@ -202,18 +206,20 @@ def declare_incident(*, name: str, impact: str = "minor", components: Mapping[An
 
 def post_update(incident: Incident, *, status: str, body: str = "",
                 components: Mapping[Any, str] | None = None, notify_subscribers: bool = True,
-                actor: Actor, now: dt.datetime | None = None, commit: bool = True) -> IncidentUpdate:
+                actor: Actor, now: dt.datetime | None = None, commit: bool = True,
+                require_message: bool = False) -> IncidentUpdate:
     """Post an update: move the status (a closed incident reopens), set component statuses, notify.
 
     On resolve, components the update does not mention go back to operational in the incident, so
-    each component returns to what its checks say.
+    each component returns to what its checks say. ``require_message`` refuses an empty message (the
+    console asks it; Statuspage's API allows a status change without a body).
     """
     now = now or utcnow()
     if incident.kind != "incident":
         raise IncidentError("this is a scheduled maintenance; use the maintenance actions", "status")
     if status not in INCIDENT_FLOW:
         raise IncidentError(f"status must be one of {', '.join(INCIDENT_FLOW)}", "status")
-    check_text(None, body)
+    check_text(None, body, require_message=require_message)
     statuses = resolve_components(components)
     before = snapshot(incident)
     was_closed = not incident.is_open
@@ -337,12 +343,15 @@ def correct_update(update: IncidentUpdate, *, body: str, actor: Actor, now: dt.d
 def publish_draft(incident: Incident, *, actor: Actor, name: str | None = None, impact: str | None = None,
                   body: str | None = None, status: str | None = None,
                   components: Mapping[Any, str] | None = None, notify_subscribers: bool = True,
-                  now: dt.datetime | None = None) -> Incident:
-    """Acknowledge, edit and publish a draft (e.g. an auto-incident held for a human) in one step."""
+                  now: dt.datetime | None = None, require_message: bool = False) -> Incident:
+    """Acknowledge, edit and publish a draft (e.g. an auto-incident held for a human) in one step.
+
+    ``require_message``: refuse an empty message (publishing from the console's update composer).
+    """
     now = now or utcnow()
     if incident.published_at is not None:
         raise IncidentError("the incident is already published", "published", code="conflict")
-    check_text(name, body)
+    check_text(name, body, require_message=require_message)
     if impact is not None and impact not in DECLARABLE_IMPACTS:
         raise IncidentError(f"impact must be one of {', '.join(DECLARABLE_IMPACTS)}", "impact")
     if status is not None and status not in INCIDENT_FLOW:

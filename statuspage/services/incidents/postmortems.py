@@ -79,8 +79,9 @@ def prefill_timeline(incident: Incident) -> str:
         events.append((iv.started_at, f"{iv.component.name} set to {STATUS_LABELS.get(iv.status, iv.status)}"))
     for link in db.session.scalars(select(IncidentCheck).where(IncidentCheck.incident_id == incident.id)):
         check = db.session.get(Check, link.check_id)
-        failing = [c.get("text") or c.get("condition") for c in (link.result or {}).get("conditions") or []
-                   if isinstance(c, dict) and not c.get("success", True)]
+        # Conditions as the engine records them (checks/conditions.py: text, resolved, ok, …).
+        failing = [c.get("resolved") or c.get("text") for c in (link.result or {}).get("conditions") or []
+                   if isinstance(c, dict) and not c.get("ok", c.get("success", True))]
         detail = f": {'; '.join(str(f) for f in failing if f)}" if failing else ""
         events.append((link.created_at, f"Check `{check.slug if check else link.check_id}` failed{detail}"))
         if check is not None and incident.started_at is not None:
@@ -124,8 +125,26 @@ def get_or_create_postmortem(incident: Incident, *, actor: Actor) -> Postmortem:
 
 
 def save_postmortem(pm: Postmortem, *, actor: Actor, sections: Mapping[str, Mapping[str, Any]] | None = None,
-                    cause_category: str | None = None) -> Postmortem:
-    """Save section bodies and their public flag ({key: {"body", "public"}}) and the cause category."""
+                    cause_category: str | None = None,
+                    action_items: Mapping[int, Mapping[str, Any]] | None = None,
+                    new_item: Mapping[str, Any] | None = None) -> Postmortem:
+    """Save section bodies and their public flag ({key: {"body", "public"}}) and the cause category.
+
+    In the same transaction, so one click of the editor loses nothing: changes to existing action
+    items ({item id: {"title", "owner", "due_date", "status", "link"}}) and a new item (added when
+    its title is given). Nothing is saved when any part is invalid.
+    """
+    item_changes = []
+    for item_id, values in (action_items or {}).items():
+        item = next((i for i in pm.action_items if i.id == item_id), None)
+        if item is None:
+            raise IncidentError(f"unknown action item {item_id}", f"action_items.{item_id}")
+        item_changes.append((item, _parse_item(values.get("title"), values.get("owner"), values.get("due_date"),
+                                               values.get("status"), values.get("link"))))
+    added = None
+    if new_item is not None and (new_item.get("title") or "").strip():
+        added = _parse_item(new_item.get("title"), new_item.get("owner"), new_item.get("due_date"),
+                            new_item.get("status") or "open", new_item.get("link"))
     known = {c["id"] for c in cause_categories()}
     if cause_category not in (None, "") and cause_category not in known:
         raise IncidentError(f"cause category must be one of {', '.join(sorted(known))}", "cause_category")
@@ -158,6 +177,18 @@ def save_postmortem(pm: Postmortem, *, actor: Actor, sections: Mapping[str, Mapp
     pm.updated_at = utcnow()
     record(actor, "postmortem.save", "postmortem", pm.incident.public_id, before=before,
            after={"sections": pm.sections, "cause_category": pm.cause_category})
+    for item, values in item_changes:
+        changed = {k: v for k, v in values.items() if getattr(item, k) != v}
+        if changed:
+            record(actor, "action_item.update", "action_item", item.id,
+                   before={k: getattr(item, k) for k in changed}, after=changed)
+            for k, v in changed.items():
+                setattr(item, k, v)
+    if added is not None:
+        item = ActionItem(postmortem_id=pm.id, **added)
+        pm.action_items.append(item)
+        db.session.flush()
+        record(actor, "action_item.create", "action_item", item.id, after=added)
     if pm.published_at is not None:
         bump_site_version()
     db.session.commit()

@@ -1,4 +1,4 @@
-"""Operator helpers: probe a check now (``statuspage checks run-once``) and record heartbeat pings.
+"""Operator helpers: probe a check now (``statuspage checks run-once``), heartbeat ping URLs and pings.
 """
 
 from __future__ import annotations
@@ -14,7 +14,19 @@ from checks.spec import CheckSpec
 from ...db import utcnow
 from ...extensions import db
 from ...models import Check
+from ..page import public_base_url
 from .claims import CHECK_TABLE
+
+
+def heartbeat_url(check: Check, fallback: str | None = None) -> str | None:
+    """The URL a heartbeat check's job calls when it has run (``None`` for other kinds of check).
+
+    Built on the public base URL (``STATUSPAGE_PUBLIC_URL`` or the page's URL; ``fallback``, e.g. the
+    console request's own host, when neither is set).
+    """
+    if check.kind != "heartbeat" or not check.heartbeat_token:
+        return None
+    return f"{public_base_url(fallback)}/ping/{check.heartbeat_token}"
 
 
 def run_check_now(slug: str) -> tuple[Check, ProbeResult]:

@@ -43,7 +43,7 @@ from ..accounts.records import AccountError, contacts_of
 from ..accounts.watches import watcher_emails
 from ..audit import Actor, record
 from ..page import get_page
-from .content import mail_domain, root_message_id
+from .content import mail_domain, notification_subject, root_message_id, subject_status
 
 INCIDENT_EVENTS = ("incident_created", "incident_updated", "incident_resolved")
 MAINTENANCE_EVENTS = ("maintenance_scheduled", "maintenance_reminder", "maintenance_started",
@@ -116,23 +116,32 @@ def _update_payload(update: IncidentUpdate | None) -> dict[str, Any] | None:
             "display_at": (update.display_at or update.created_at).isoformat()}
 
 
-def suggested_message(account: AffectedAccount, incident: Incident, update: IncidentUpdate | None) -> str:
-    """A short message an account team can send (or adapt) to the customer about this incident."""
+def suggested_message(account: AffectedAccount, incident: Incident, update: IncidentUpdate | None,
+                      event: str | None = None) -> str:
+    """A short message an account team can send (or adapt) to the customer about this incident.
+
+    Its wording follows the incident's state: an open incident is "affecting" and promises updates; a
+    resolved one "affected" and promises the root-cause analysis; once the postmortem is published it
+    points to it instead of promising anything.
+    """
     comps = ", ".join(account.components)
     status = update.status if update is not None else incident.status
-    if status == "resolved":
-        state = "This has been resolved"
-        follow = "We will share the root-cause analysis with you as soon as it is ready."
-    else:
-        state = {"investigating": "Our engineers are investigating",
-                 "identified": "We have identified the cause and are working on a fix",
-                 "monitoring": "A fix is in place and we are monitoring it"}.get(status,
-                                                                                  "We are working on it")
-        follow = "I will keep you posted until it is fully resolved."
+    if event == "postmortem_published" or status == "postmortem":
+        return (f"Hi {account.name} team — following up on {incident.name}, which affected {comps}: our "
+                f"root-cause analysis is now published on our status page. It explains what happened and "
+                f"what we are changing so it does not happen again; I am happy to walk you through it.")
     minutes = int(round(account.outage_minutes))
+    if status == "resolved":
+        so_far = f" In all it meant about {minutes} minutes of disruption for you." if minutes else ""
+        return (f"Hi {account.name} team — I wanted you to hear it from us: {incident.name} affected {comps}, "
+                f"which you use. This has been resolved.{so_far} We will share the root-cause analysis with "
+                f"you as soon as it is ready.")
+    state = {"investigating": "Our engineers are investigating",
+             "identified": "We have identified the cause and are working on a fix",
+             "monitoring": "A fix is in place and we are monitoring it"}.get(status, "We are working on it")
     so_far = f" So far this has meant about {minutes} minutes of disruption for you." if minutes else ""
     return (f"Hi {account.name} team — I wanted you to hear it from us first: {incident.name} is affecting "
-            f"{comps}, which you use. {state}.{so_far} {follow}")
+            f"{comps}, which you use. {state}.{so_far} I will keep you posted until it is fully resolved.")
 
 
 def enqueue_account_notifications(event: str, incident: Incident, update: IncidentUpdate | None = None, *,
@@ -174,9 +183,12 @@ def _contact_rows(event: str, incident: Incident, update: IncidentUpdate | None,
         for c in contacts:
             if c.notify == "none" or (c.notify == "major" and not major):
                 continue
-            entry = recipients.setdefault(c.email.lower(), {"name": c.name, "accounts": [], "components": set()})
+            entry = recipients.setdefault(c.email.lower(), {"name": c.name, "accounts": [], "components": set(),
+                                                            "owners": set()})
             entry["accounts"].append(acc.name)
             entry["components"].update(acc.components)
+            if acc.owner:
+                entry["owners"].add(acc.owner.lower())
     base = _incident_payload(incident)
     upd = _update_payload(update)
     out = []
@@ -186,7 +198,8 @@ def _contact_rows(event: str, incident: Incident, update: IncidentUpdate | None,
             "kind": "account_contact", "audience": "contact", "recipient": email, "incident_id": incident.id,
             "update_id": update.id if update is not None else None,
             "payload": {"event": event, "incident": base, "update": upd, "contact_name": entry["name"],
-                        "accounts": sorted(entry["accounts"]), "components": sorted(entry["components"])},
+                        "accounts": sorted(entry["accounts"]), "components": sorted(entry["components"]),
+                        "owners": sorted(entry["owners"])},
         })
     return out
 
@@ -209,7 +222,7 @@ def _team_rows(event: str, incident: Incident, update: IncidentUpdate | None, im
             "kind": "account_team_digest", "audience": "team", "recipient": email, "incident_id": incident.id,
             "update_id": update.id if update is not None else None,
             "payload": {"event": event, "incident": base, "update": upd, "total_arr": float(total),
-                        "accounts": [{**a.to_dict(), "suggested_message": suggested_message(a, incident, update)}
+                        "accounts": [{**a.to_dict(), "suggested_message": suggested_message(a, incident, update, event)}
                                      for a in accounts]},
         })
     return out
@@ -229,8 +242,10 @@ def enqueue_postmortem(incident: Incident, postmortem: Postmortem, sections: lis
             if c.notify == "none":
                 continue
             reached.add(account_id)
-            entry = recipients.setdefault(c.email.lower(), {"name": c.name, "accounts": []})
+            entry = recipients.setdefault(c.email.lower(), {"name": c.name, "accounts": [], "owners": set()})
             entry["accounts"].append(by_id[account_id].name)
+            if by_id[account_id].owner:
+                entry["owners"].add(by_id[account_id].owner.lower())
     stamp = postmortem.published_at.strftime("%Y%m%dT%H%M%S") if postmortem.published_at else "-"
     public_sections = [{"title": s.get("title") or "", "body": s.get("body") or ""} for s in sections]
     rows = [{
@@ -238,7 +253,7 @@ def enqueue_postmortem(incident: Incident, postmortem: Postmortem, sections: lis
         "kind": "account_postmortem", "audience": "contact", "recipient": email, "incident_id": incident.id,
         "payload": {"event": "postmortem_sent", "incident": _incident_payload(incident),
                     "contact_name": entry["name"], "accounts": sorted(entry["accounts"]),
-                    "sections": public_sections},
+                    "owners": sorted(entry["owners"]), "sections": public_sections},
     } for email, entry in recipients.items()]
     return insert_outbox_rows(rows), reached
 
@@ -303,10 +318,15 @@ def render_account_message(row: OutboxMessage, page: Page, public_url: str | Non
         "time_zone": page.time_zone or "UTC", "parse_time": _parse_time,
         "currency": (page.settings or {}).get("currency", "USD"),
     }
+    status = upd.get("status") or inc.get("status") or ""
+    context["closed"] = event == "postmortem_published" or status in ("resolved", "postmortem")
+    context["owners"] = payload.get("owners") or []
     root = root_message_id(public_id, domain)
     if row.kind == "account_team_digest":
         n = len(payload.get("accounts", []))
-        subject = f"[{page.name} accounts] {inc.get('name')} — {n} of your account{'s' if n != 1 else ''} affected"
+        state = subject_status(event, inc.get("kind", "incident"), status)
+        subject = (f"[{page.name} accounts] {state}: {inc.get('name')} — {n} of your "
+                   f"account{'s' if n != 1 else ''} affected")
         message_id = f"<incident-{public_id}.team.{event.replace('_', '-')}.{upd.get('public_id', '-')}.{row.id}@{domain}>"
         headers = {"Message-ID": message_id, "In-Reply-To": f"<incident-{public_id}.team@{domain}>",
                    "References": f"<incident-{public_id}.team@{domain}>"}
@@ -317,7 +337,7 @@ def render_account_message(row: OutboxMessage, page: Page, public_url: str | Non
         headers = {"Message-ID": message_id, "In-Reply-To": root, "References": root}
         template = "account_postmortem"
     else:
-        subject = f"[{page.name}] {inc.get('name')}"
+        subject = notification_subject(page.name, event, inc.get("kind", "incident"), status, inc.get("name", ""))
         if event in ROOT_EVENTS:
             headers = {"Message-ID": root}
         else:
@@ -325,6 +345,9 @@ def render_account_message(row: OutboxMessage, page: Page, public_url: str | Non
             headers = {"Message-ID": message_id, "In-Reply-To": root, "References": root}
         template = "account_contact"
     headers["Auto-Submitted"] = "auto-generated"
+    if row.kind != "account_team_digest" and context["owners"]:
+        # A customer's reply reaches their account manager, not the status page's sender address.
+        headers["Reply-To"] = ", ".join(context["owners"])
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
     return subject, text, html, headers
@@ -335,6 +358,8 @@ def render_account_template(row: dict[str, Any], base_url: str) -> MessageTempla
     settings = current_app.extensions["statuspage.settings"]
     page = get_page()
     subject, text, html, headers = render_account_message(SimpleNamespace(**row), page, base_url)
+    reply_to = [a.strip() for a in headers["Reply-To"].split(",")] if "Reply-To" in headers else None
     return build_template(sender=settings.mail_from, sender_name=page.name, subject=subject, text=text,
                           html=html, message_id=headers["Message-ID"], in_reply_to=headers.get("In-Reply-To"),
-                          list_unsubscribe_post=False)
+                          list_unsubscribe_post=False, reply_to=reply_to,
+                          thread_topic=(row.get("payload") or {}).get("incident", {}).get("name"))

@@ -53,6 +53,37 @@ PAGE_INDICATOR = {
 DOCS_URL = "https://github.com/statuspage/statuspage/blob/main/docs/webhooks.md"
 
 
+MAINTENANCE_SUBJECTS = {
+    "maintenance_scheduled": "Scheduled maintenance",
+    "maintenance_reminder": "Maintenance starts soon",
+    "maintenance_started": "Maintenance in progress",
+    "maintenance_completed": "Maintenance completed",
+    "maintenance_cancelled": "Maintenance cancelled",
+    "incident_updated": "Maintenance update",
+}
+
+
+def subject_status(event: str, kind: str, status: str) -> str:
+    """What a notification's subject says before the incident's name: its state at this event.
+
+    ``Investigating``, ``Identified``, ``Resolved``, ``Postmortem``, ``Scheduled maintenance``… — so an
+    inbox shows at a glance where an incident stands; the thread itself is kept by In-Reply-To,
+    References and Thread-Topic.
+    """
+    if event == "postmortem_published":
+        return "Postmortem"
+    if kind == "maintenance":
+        return MAINTENANCE_SUBJECTS.get(event, "Maintenance update")
+    if event == "incident_resolved":
+        return "Resolved"
+    return status.replace("_", " ").capitalize()
+
+
+def notification_subject(page_name: str, event: str, kind: str, status: str, name: str) -> str:
+    """``[Acme Cloud] Identified: Elevated API errors``."""
+    return f"[{page_name}] {subject_status(event, kind, status)}: {name}"
+
+
 class ContentGone(LookupError):
     """The incident or update a row refers to no longer exists."""
 
@@ -115,7 +146,8 @@ class Notification:
 
     @property
     def subject(self) -> str:
-        return f"[{self.page.name}] {self.incident.name}"
+        status = self.update.status if self.update is not None else self.incident.status
+        return notification_subject(self.page.name, self.event, self.incident.kind, status, self.incident.name)
 
     def email(self) -> MessageTemplate:
         if self._email is None:
@@ -168,7 +200,7 @@ def _render_incident_email(n: Notification) -> MessageTemplate:
     sender, name = _sender(settings, n.page)
     return build_template(sender=sender, sender_name=name, subject=n.subject, text=text, html=html,
                           message_id=message_id, in_reply_to=None if message_id == root else root,
-                          list_id=list_id(n.page, domain))
+                          list_id=list_id(n.page, domain), thread_topic=n.incident.name)
 
 
 def _context(n: Notification) -> dict[str, Any]:

@@ -279,7 +279,18 @@ def remove_subscriber(subscriber: Subscriber, *, actor: Actor) -> None:
     db.session.commit()
 
 
+def component_names(subscriber: Subscriber) -> list[str]:
+    """Names of the components a subscriber follows, in display order ([] for every component)."""
+    if subscriber.all_components:
+        return []
+    ids = [sc.component_id for sc in subscriber.components]
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Component.name).where(Component.id.in_(ids)).order_by(Component.position)))
+
+
 def component_slugs(subscriber: Subscriber) -> list[str]:
+    """Slugs of the components a subscriber follows, in display order ([] for every component)."""
     if subscriber.all_components:
         return []
     ids = [sc.component_id for sc in subscriber.components]

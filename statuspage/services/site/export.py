@@ -5,12 +5,17 @@ render cache and revalidation are bypassed); HTML links are rewritten to relativ
 configured base URL), so the tree works from any host, any sub-path, even ``file://``. The tree is
 built in a sibling temporary directory and swapped in atomically: ``DIR`` is a symlink to the current
 build, replaced with one ``rename()``, so a reader never sees half a site.
+
+Every compressible file (HTML, JSON, feeds, SVG, the calendar, CSS) gets ``.gz`` and ``.br`` siblings
+with the same bytes compressed, for static hosts that serve them to clients that accept them (nginx
+``gzip_static`` / ``brotli_static``, Caddy ``precompressed``, most CDNs).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import mimetypes
 import os
 import posixpath
 import re
@@ -23,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Flask
 from sqlalchemy import select
 
+from ...compression import CODINGS, compress, is_compressible
 from ...db import utcnow
 from ...extensions import db
 from ...models import Component, Incident
@@ -135,19 +141,34 @@ def build_site(app: Flask, out: Path, *, base_url: str | None = None) -> tuple[i
     static = Path(app.static_folder or "")
     static_files = [f"static/{p.relative_to(static).as_posix()}" for p in sorted(static.rglob("*")) if p.is_file()]
     exported = set(rendered) | set(static_files)
+    siblings: list[str] = []
     for rel, (body, mimetype) in rendered.items():
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         if mimetype == "text/html":
             body = _rewrite_links(body.decode("utf-8"), rel, exported, base_url, live_url).encode("utf-8")
         path.write_bytes(body)
+        siblings += _precompressed(path, rel, body, mimetype)
     for rel in static_files:
         dest = out / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(static / rel.removeprefix("static/"), dest)
+        siblings += _precompressed(dest, rel, dest.read_bytes(), mimetypes.guess_type(rel)[0] or "")
+    exported |= set(siblings)
     (out / MARKER).write_text(json.dumps({"version": version, "exported_at": utcnow().isoformat(),
                                           "base_url": base_url}))
     return version, sorted(exported)
+
+
+def _precompressed(path: Path, rel: str, body: bytes, mimetype: str) -> list[str]:
+    """Write ``.gz`` and ``.br`` siblings of a compressible file; returns their relative paths."""
+    if not is_compressible(mimetype, len(body)):
+        return []
+    out = []
+    for coding, suffix in CODINGS.items():
+        path.with_name(path.name + suffix).write_bytes(compress(body, coding))
+        out.append(rel + suffix)
+    return out
 
 
 def _swap(target: Path, build: Path) -> None:

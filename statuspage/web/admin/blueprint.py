@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort
@@ -37,6 +38,33 @@ PER_PAGE = 50
 def _globals() -> dict[str, Any]:
     return {"page": get_page(), "COMPONENT_STATUSES": COMPONENT_STATUSES, "UPDATE_STATUSES": UPDATE_STATUSES,
             "fmt_duration": report_svc.format_duration}
+
+
+# The console's words for the fields the services name in their errors ("name is required" is about the
+# field the forms call "Title").
+INCIDENT_LABELS = {"name": "Title", "body": "Message", "status": "Status", "impact": "Impact",
+                   "started_at": "Impact started", "detected_at": "Detected", "acknowledged_at": "Acknowledged",
+                   "mitigated_at": "Mitigated", "resolved_at": "Resolved"}
+MAINTENANCE_LABELS = {"name": "Title", "body": "Description", "scheduled_for": "Starts", "scheduled_until": "Ends",
+                      "reminder_minutes": "Reminder", "components": "Components under maintenance",
+                      "status": "Status"}
+
+
+def form_error(exc: Exception, labels: Mapping[str, str]) -> str:
+    """A service's error in the form's words: ``name is required`` → ``Title is required``.
+
+    Services name their fields as the API does; a person at a form reads the labels next to the inputs.
+    """
+    message = str(exc)
+    field = (getattr(exc, "field", None) or "").split(".")[0]
+    label = labels.get(field)
+    if label:
+        for word in (field.replace("_", " "), field.removesuffix("_at").replace("_", " ")):
+            if message.lower().startswith(word + " "):
+                return label + message[len(word):]
+        if label.lower() not in message.lower():
+            return f"{label}: {message}"
+    return message[:1].upper() + message[1:]
 
 
 def parse_local(value: str | None, field: str) -> dt.datetime | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -15,9 +16,14 @@ from ...models import Check, Incident
 from ...models.constants import OPEN_INCIDENT_STATUSES
 from ...services.incidents import maintenance as maint_svc
 from ...services.incidents.lifecycle import IncidentError
+from ...services.monitoring.latency import TIMED_KINDS, latency_series
+from ...services.monitoring.rollups import latency_24h
 from ...services.monitoring.selfcheck import monitoring_state, worker_loads
 from ...services.monitoring.silence import silence_check
+from ...services.monitoring.tools import heartbeat_url
+from ...services.page import get_page
 from ..authz import EVERYONE, current_actor, require_role
+from ..charts import latency_context
 from .blueprint import (
     WRITERS,
     all_components,
@@ -50,13 +56,17 @@ def dashboard():
 @bp.get("/checks/<slug>")
 @require_role(*EVERYONE)
 def check_detail(slug: str):
-    from ...services.monitoring.rollups import latency_24h
-
     check = db.session.scalar(select(Check).where(Check.slug == slug))
     if check is None:
         abort(404)
+    # The ping URL is a credential (anyone holding it can report the job alive): for writers only.
+    ping_url = heartbeat_url(check, request.host_url) if current_user.role in ("admin", *WRITERS) else None
+    charts = None
+    if check.kind in TIMED_KINDS:
+        charts = latency_context(latency_series([check.id], utcnow()), key=check.slug,
+                                 tz_name=get_page().time_zone, subject=f"check {check.slug}")
     return render_template("admin/check.html", check=check, latency=latency_24h(check.id),
-                           last=check.last_result or {})
+                           last=check.last_result or {}, ping_url=ping_url, charts=charts)
 
 
 @bp.post("/checks/<slug>/silence")

@@ -16,12 +16,14 @@ from ...services.incidents.lifecycle import IncidentError
 from ..authz import EVERYONE, current_actor, require_role
 from ..query import page_number
 from .blueprint import (
+    INCIDENT_LABELS,
     NEXT_STATUS,
     PER_PAGE,
     WRITERS,
     all_components,
     bp,
     component_statuses_from,
+    form_error,
     incident_or_404,
     parse_local,
     to_local_input,
@@ -62,7 +64,7 @@ def incident_new():
                     status=form["status"] or "investigating", notify_subscribers=form["notify"],
                     publish=form["publish"], actor=current_actor())
             except IncidentError as exc:
-                flash(str(exc), "error")
+                flash(form_error(exc, {**INCIDENT_LABELS, "body": "First update"}), "error")
                 status = 400
             else:
                 flash("Incident declared." if inc.published_at else "Draft saved.", "success")
@@ -127,12 +129,15 @@ def incident_update(public_id: str):
     try:
         if inc.published_at is None and request.form.get("publish"):
             lifecycle_svc.publish_draft(inc, actor=current_actor(), body=composer["body"], status=composer["status"],
-                                       components=changes, notify_subscribers=composer["notify"])
+                                       components=changes, notify_subscribers=composer["notify"],
+                                       require_message=True)
         else:
             lifecycle_svc.post_update(inc, status=composer["status"], body=composer["body"], components=changes,
-                                     notify_subscribers=composer["notify"], actor=current_actor())
+                                     notify_subscribers=composer["notify"], actor=current_actor(),
+                                     require_message=True)
     except IncidentError as exc:
-        flash(str(exc), "error")
+        db.session.rollback()
+        flash(form_error(exc, INCIDENT_LABELS), "error")
         return _incident_page(inc, composer, status=400)
     flash(f"Update posted: {composer['status']}.", "success")
     return redirect(url_for("admin.incident", public_id=public_id), 303)
@@ -147,7 +152,7 @@ def incident_note(public_id: str):
     try:
         lifecycle_svc.add_internal_note(inc, request.form.get("body", ""), actor=current_actor())
     except IncidentError as exc:
-        flash(str(exc), "error")
+        flash(form_error(exc, {"body": "Internal note"}), "error")
     else:
         flash("Internal note added.", "success")
     target = "admin.incident" if inc.kind == "incident" else "admin.maintenance_detail"
@@ -181,7 +186,8 @@ def incident_edit(public_id: str):
         lifecycle_svc.edit_incident(inc, actor=current_actor(), name=request.form.get("name"),
                                    impact=request.form.get("impact") or None, timestamps=stamps)
     except IncidentError as exc:
-        flash(str(exc), "error")
+        db.session.rollback()
+        flash(form_error(exc, INCIDENT_LABELS), "error")
     else:
         flash("Incident details saved.", "success")
     return redirect(url_for("admin.incident", public_id=public_id), 303)
@@ -197,7 +203,8 @@ def incident_publish(public_id: str):
                                    body=request.form.get("body") or None,
                                    notify_subscribers=bool(request.form.get("notify")))
     except IncidentError as exc:
-        flash(str(exc), "error")
+        db.session.rollback()
+        flash(form_error(exc, INCIDENT_LABELS), "error")
     else:
         flash("Incident acknowledged and published.", "success")
     return redirect(url_for("admin.incident", public_id=public_id), 303)
@@ -210,7 +217,7 @@ def incident_discard(public_id: str):
     try:
         lifecycle_svc.delete_draft(inc, actor=current_actor())
     except IncidentError as exc:
-        flash(str(exc), "error")
+        flash(form_error(exc, INCIDENT_LABELS), "error")
         return redirect(url_for("admin.incident", public_id=public_id), 303)
     flash("Draft discarded.", "success")
     return redirect(url_for("admin.dashboard"), 303)

@@ -21,9 +21,11 @@ from ...services.incidents.lifecycle import IncidentError
 from ..authz import EVERYONE, current_actor, require_role
 from ..query import int_arg
 from .blueprint import (
+    MAINTENANCE_LABELS,
     WRITERS,
     all_components,
     bp,
+    form_error,
     incident_or_404,
     parse_local,
     to_local_input,
@@ -53,20 +55,29 @@ def maintenance_new():
         form["auto_transition"] = bool(request.form.get("auto_transition"))
         form["components"] = [int(c) for c in request.form.getlist("components") if c.isdigit()]
         try:
-            reminder = int(form["reminder_minutes"]) if form["reminder_minutes"].strip() else None
+            reminder = _minutes(form["reminder_minutes"])
             m = maint_svc.schedule_maintenance(
                 name=form["name"], body=form["body"],
                 scheduled_for=parse_local(form["scheduled_for"], "scheduled_for"),
                 scheduled_until=parse_local(form["scheduled_until"], "scheduled_until"),
                 components=form["components"], auto_transition=form["auto_transition"],
                 reminder_minutes=reminder, notify_subscribers=form["notify"], actor=current_actor())
-        except ValueError as exc:  # IncidentError is a ValueError; int() too
-            flash(str(exc), "error")
+        except ValueError as exc:  # IncidentError is a ValueError
+            flash(form_error(exc, MAINTENANCE_LABELS), "error")
             status = 400
         else:
             flash("Maintenance scheduled.", "success")
             return redirect(url_for("admin.maintenance_detail", public_id=m.public_id), 303)
     return render_template("admin/maintenance_new.html", form=form, components=all_components()), status
+
+
+def _minutes(value: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise IncidentError("reminder must be a whole number of minutes", "reminder_minutes")
+    return int(value)
 
 
 @bp.get("/maintenance/<public_id>")
@@ -100,7 +111,7 @@ def maintenance_update(public_id: str):
                                               actor=current_actor())
             flash("Update posted.", "success")
     except IncidentError as exc:
-        flash(str(exc), "error")
+        flash(form_error(exc, MAINTENANCE_LABELS), "error")
     return redirect(url_for("admin.maintenance_detail", public_id=public_id), 303)
 
 
@@ -122,7 +133,8 @@ def template_save():
                                    status=request.form.get("status") or None,
                                    title=request.form.get("title") or None, actor=current_actor(), template=tpl)
     except IncidentError as exc:
-        flash(str(exc), "error")
+        flash(form_error(exc, {"name": "Name", "body": "Message", "status": "Status", "title": "Incident title"}),
+              "error")
     else:
         flash("Template saved.", "success")
     return redirect(url_for("admin.templates"), 303)

@@ -14,6 +14,7 @@ from ..authz import EVERYONE, current_actor, require_role
 from .blueprint import (
     WRITERS,
     bp,
+    form_error,
     incident_or_404,
 )
 
@@ -46,8 +47,14 @@ def postmortem_save(public_id: str):
                           "public": bool(request.form.get(f"public-{key}"))}
                     for key in pm_svc.SECTION_KEYS if f"body-{key}" in request.form}
         pm_svc.save_postmortem(pm, actor=actor, sections=sections,
-                               cause_category=request.form.get("cause_category", None))
+                               cause_category=request.form.get("cause_category", None),
+                               action_items=_item_fields(pm), new_item=_fields("new-"))
         action = request.form.get("action", "save")
+        if action == "add_item":
+            flash("Postmortem saved and action item added." if request.form.get("new-title", "").strip()
+                  else "Postmortem saved. Give the action item a title to add it.",
+                  "success" if request.form.get("new-title", "").strip() else "error")
+            return redirect(url_for("admin.postmortem", public_id=public_id) + "#action-items", 303)
         if action == "publish":
             pm_svc.publish_postmortem(pm, actor=actor, notify_subscribers=bool(request.form.get("notify")))
             flash("Postmortem published.", "success")
@@ -57,8 +64,28 @@ def postmortem_save(public_id: str):
         else:
             flash("Postmortem saved.", "success")
     except IncidentError as exc:
-        flash(str(exc), "error")
+        flash(form_error(exc, POSTMORTEM_LABELS), "error")
     return redirect(url_for("admin.postmortem", public_id=public_id), 303)
+
+
+ITEM_FIELDS = ("title", "owner", "due_date", "status", "link")
+POSTMORTEM_LABELS = {"title": "Action item", "owner": "Owner", "due_date": "Due", "link": "Link",
+                     "cause_category": "Cause category"}
+
+
+def _fields(prefix: str) -> dict[str, str] | None:
+    values = {k: request.form[prefix + k] for k in ITEM_FIELDS if prefix + k in request.form}
+    return values or None
+
+
+def _item_fields(pm: Postmortem) -> dict[int, dict[str, str]]:
+    """Edits of the existing action items, from ``item-<id>-<field>`` inputs of the editor's one form."""
+    out = {}
+    for item in pm.action_items:
+        values = _fields(f"item-{item.id}-")
+        if values:
+            out[item.id] = values
+    return out
 
 
 @bp.post("/incidents/<public_id>/postmortem/items")
@@ -72,7 +99,7 @@ def action_item_add(public_id: str):
                                due_date=request.form.get("due_date"), link=request.form.get("link"),
                                actor=current_actor())
     except IncidentError as exc:
-        flash(str(exc), "error")
+        flash(form_error(exc, POSTMORTEM_LABELS), "error")
     else:
         flash("Action item added.", "success")
     return redirect(url_for("admin.postmortem", public_id=public_id) + "#action-items", 303)
@@ -90,7 +117,7 @@ def action_item_update(public_id: str, item_id: int):
                                   owner=request.form.get("owner"), due_date=request.form.get("due_date"),
                                   link=request.form.get("link"), title=request.form.get("title"))
     except IncidentError as exc:
-        flash(str(exc), "error")
+        flash(form_error(exc, POSTMORTEM_LABELS), "error")
     else:
         flash("Action item saved.", "success")
     return redirect(url_for("admin.postmortem", public_id=public_id) + "#action-items", 303)

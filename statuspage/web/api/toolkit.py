@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from checks.validation import ErrorCollector, Fields
 
 from ...extensions import csrf, db
+from ..errors import error_page
 from ..jsonbody import InvalidJSON, loads_bounded
 
 # The one set of error codes, each with its status. Pick by situation, not by endpoint.
@@ -326,12 +327,13 @@ def _renderer_for(path: str) -> Renderer:
 
 def install_api_fallbacks(app: Flask) -> None:
     """Under /api/ every HTTP error is JSON: in the shape of the API whose prefix the path is under (the
-    /api/v1 shape elsewhere), paths no route matched included."""
+    /api/v1 shape elsewhere), paths no route matched included. Elsewhere a page in the product's look
+    (``web.errors``)."""
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if not request.path.startswith("/api/"):
-            return exc
+            return error_page(exc)
         return _renderer_for(request.path)(ApiError.from_http(exc))
 
     @app.errorhandler(ApiError)
