@@ -99,6 +99,7 @@ class ConfigDoc:
     accounts: list[AccountDef] | None  # None: the file says nothing about accounts, leave them alone
     sla_credits: list[dict[str, float]]
     cause_categories: list[dict[str, str]]
+    sla_min_coverage_percent: float = 90.0  # below it an SLA row says "insufficient data"
 
 
 class ErrorCollector:
@@ -419,13 +420,20 @@ def parse_account(item: Any, path: str, component_ids: set[str] | None, errors: 
                       sla_target=sla, owner=owner, team=team, components=comps, contacts=contacts)
 
 
+def _parse_sla_coverage(data: Any, errors: ErrorCollector) -> float:
+    if not isinstance(data, dict) or data.get("min_coverage_percent") is None:
+        return 90.0
+    value = _number(data["min_coverage_percent"], "sla.min_coverage_percent", errors, minimum=0, maximum=100)
+    return 90.0 if value is None else float(value)
+
+
 def _parse_sla(data: Any, errors: ErrorCollector) -> list[dict[str, float]]:
     if data is None:
         return []
     if not isinstance(data, dict):
         errors.add("sla", "must be a mapping")
         return []
-    _known_keys(data, {"credits"}, "sla", errors)
+    _known_keys(data, {"credits", "min_coverage_percent"}, "sla", errors)
     ladder = []
     for i, rule in enumerate(_list(data, "credits", "sla", errors)):
         path = f"sla.credits[{i}]"
@@ -497,11 +505,12 @@ def parse_config(text: str, env: Mapping[str, str] | None = None) -> ConfigDoc:
                 seen.add(acc.id)
                 accounts.append(acc)
     sla = _parse_sla(raw.get("sla"), errors)
+    min_coverage = _parse_sla_coverage(raw.get("sla"), errors)
     causes = _parse_causes(_list(raw, "cause_categories", "", errors), errors)
     if errors.errors:
         raise ConfigFileError(errors.errors)
     return ConfigDoc(page=page, groups=groups, components=components, accounts=accounts,
-                     sla_credits=sla, cause_categories=causes)
+                     sla_credits=sla, cause_categories=causes, sla_min_coverage_percent=min_coverage)
 
 
 def load_config_file(path: str, env: Mapping[str, str] | None = None) -> ConfigDoc:

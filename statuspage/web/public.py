@@ -21,7 +21,19 @@ from ..models import Component, Incident, IncidentComponent
 from ..models.constants import STATUS_LABELS, worst_status
 from ..services.page import get_page
 from ..services.site import public as ps
-from ..services.uptime import BAR_DAYS, Weights, format_percent, uptime_bars
+from ..services.uptime import (
+    BAR_DAYS,
+    COVERAGE_TEXT,
+    ROUNDING_TEXT,
+    ComponentBars,
+    Weights,
+    day_bounds,
+    format_duration,
+    uptime_bars,
+    uptime_clock,
+    uptime_formula,
+)
+from ..templating import zone_label
 from .public_cache import public_cached
 
 bp = Blueprint("public", __name__)
@@ -32,22 +44,18 @@ HISTORY_MONTHS_PER_PAGE = 3
 HISTORY_MAX_PAGES = 120
 
 
-def _weights_text(weights: Weights) -> str:
-    degraded = (f" + {weights.degraded:g} × degraded-performance minutes" if weights.degraded
-                else "")
-    degraded_note = "" if weights.degraded else " Degraded performance counts as up."
-    return (f"Uptime = 1 − (major-outage minutes + {weights.partial:g} × partial-outage minutes{degraded}) "
-            f"÷ minutes in the period. Scheduled maintenance is excluded from the period.{degraded_note} "
-            f"Each bar is one day (UTC); its colour is the worst status that day.")
+def _weights_text(weights: Weights, tz: dt.tzinfo) -> str:
+    return (f"{uptime_formula(weights)} {COVERAGE_TEXT} Each bar is one day in {zone_label(tz)}; its colour is the "
+            f"worst status that day, grey when nothing was monitored. {ROUNDING_TEXT}")
 
 
-def _day_incident_names(components: list[Component], first_day: dt.date, now: dt.datetime
+def _day_incident_names(components: list[Component], first_day: dt.date, now: dt.datetime, tz: dt.tzinfo
                         ) -> dict[tuple[int, dt.date], list[str]]:
-    """(component id, UTC day) → names of published incidents affecting it that day.
+    """(component id, local day) → names of published incidents affecting it that day.
 
     A lean column query (no ORM objects): this runs on every cache-miss render of the trust page.
     """
-    start = dt.datetime.combine(first_day, dt.time(), dt.UTC)
+    start = day_bounds(first_day, tz)[0]
     out: dict[tuple[int, dt.date], list[str]] = defaultdict(list)
     ids = [c.id for c in components]
     if not ids:
@@ -63,7 +71,7 @@ def _day_incident_names(components: list[Component], first_day: dt.date, now: dt
         began = _as_utc(began_raw)
         began = max(began, start)
         ended = resolved_at or now
-        day, last = began.date(), max(ended, began).date()
+        day, last = began.astimezone(tz).date(), max(ended, began).astimezone(tz).date()
         while day <= last:
             out[(cid, day)].append(name)
             day += dt.timedelta(days=1)
@@ -77,8 +85,9 @@ def _as_utc(value) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def bars_html(comp: Component, bars, names: dict[tuple[int, dt.date], list[str]]) -> Markup:
-    """One focusable element per day; its label (also shown as the tooltip) says date, uptime, incidents.
+def bars_html(comp: Component, bars: ComponentBars, names: dict[tuple[int, dt.date], list[str]]) -> Markup:
+    """One focusable element per day; its label (also shown as the tooltip) says date, uptime, incidents,
+    and whether the day was monitored (a day without monitored time is grey and says "no data").
 
     Built as a string, not in Jinja: 50 components × 90 days must render in a few milliseconds.
     """
@@ -86,11 +95,13 @@ def bars_html(comp: Component, bars, names: dict[tuple[int, dt.date], list[str]]
     for bar in bars.days:
         date_text = _date_text(bar.day)
         if bar.status is None:
-            label = f"{date_text}: no data"
+            label = f"{date_text}: no data (not monitored)"
         else:
             incidents = names.get((comp.id, bar.day))
             inc_text = str(escape("; incidents: " + "; ".join(dict.fromkeys(incidents)))) if incidents else ""
-            label = f"{date_text}: {_STATUS_WORD[bar.status]}, {_percent(bar.uptime)} uptime{inc_text}"
+            part = (f" (monitored {format_duration(bar.monitored_seconds)} of the day)"
+                    if bar.partly_monitored and bar is not bars.days[-1] else "")
+            label = f"{date_text}: {_STATUS_WORD[bar.status]}, {bar.text} uptime{part}{inc_text}"
         parts.append(f'<span class="bar b-{BAR_CLASS[bar.status]}" role="img" tabindex="0" aria-label="{label}"></span>')
     return Markup("".join(parts))
 
@@ -103,17 +114,21 @@ def _date_text(day: dt.date) -> str:
     return f"{day.strftime('%b')} {day.day}, {day.year}"
 
 
-@functools.lru_cache(maxsize=4096)
-def _percent(value: float | None) -> str:
-    return format_percent(value)
+WINDOW = f"the past {BAR_DAYS} days"
 
 
-def _component_rows(components: list[Component], now: dt.datetime, weights: Weights) -> dict[int, dict]:
+def component_rows(components: list[Component], now: dt.datetime, weights: Weights, tz: dt.tzinfo
+                   ) -> dict[int, dict]:
+    """Per component: its bars (HTML), its uptime over the bars' window and what that figure covers.
+
+    The trust page and the private account view both render these, from the one uptime computation.
+    """
     bars = uptime_bars(components, now, weights=weights)
-    first_day = now.date() - dt.timedelta(days=BAR_DAYS - 1)
-    names = _day_incident_names(components, first_day, now)
-    return {c.id: {"bars": bars_html(c, bars[c.id], names),
-                   "uptime": format_percent(bars[c.id].uptime(weights))} for c in components}
+    first_day = bars[components[0].id].days[0].day if components else now.date()
+    names = _day_incident_names(components, first_day, now, tz)
+    return {c.id: {"bars": bars_html(c, bars[c.id], names), "uptime": bars[c.id].total.text,
+                   "span": bars[c.id].total.span(WINDOW), "sentence": bars[c.id].total.sentence(WINDOW),
+                   "full": bars[c.id].total.fully_covered} for c in components}
 
 
 def _past_days(now: dt.datetime, tz: dt.tzinfo, days: int = 14) -> list[tuple[dt.date, list[Incident]]]:
@@ -133,7 +148,7 @@ def _past_days(now: dt.datetime, tz: dt.tzinfo, days: int = 14) -> list[tuple[dt
 @public_cached(time_sensitive=True)
 def index():
     page = get_page()
-    now = utcnow()
+    now = uptime_clock()
     weights = Weights.from_page()
     tz = page.tz
     components = ps.visible_components(ps.public_components())
@@ -144,10 +159,10 @@ def index():
     return render_template(
         "public/index.html", page=page, overall=overall, groups=groups,
         group_status={g.id: worst_status(c.status for c in comps) for g, comps in groups if g is not None},
-        rows=_component_rows(components, now, weights), unresolved=unresolved, active=active,
+        rows=component_rows(components, now, weights, tz), unresolved=unresolved, active=active,
         upcoming=ps.upcoming_maintenance(), past_days=_past_days(now, tz), today=now.astimezone(tz).date(),
-        formula=_weights_text(weights), latest_update=ps.latest_public_update, bar_days=BAR_DAYS,
-        impact_labels=ps.IMPACT_LABELS)
+        formula=_weights_text(weights, tz), latest_update=ps.latest_public_update, bar_days=BAR_DAYS,
+        impact_labels=ps.IMPACT_LABELS, as_of=now)
 
 
 def _month_start(year: int, month: int, tz: dt.tzinfo) -> dt.datetime:
@@ -213,17 +228,18 @@ def component(slug: str):
     comp = ps.get_public_component(slug)
     if comp is None:
         abort(404)
-    now = utcnow()
+    now = uptime_clock()
     weights = Weights.from_page()
+    tz = page.tz
     bars = uptime_bars([comp], now, weights=weights)[comp.id]
-    names = _day_incident_names([comp], bars.days[0].day, now)
+    names = _day_incident_names([comp], bars.days[0].day, now, tz)
     windows = []
-    for days in (7, 30, 90):
-        figures = uptime_bars([comp], now, days=days, weights=weights)[comp.id]
-        windows.append((days, format_percent(figures.uptime(weights))))
-    start = now - dt.timedelta(days=BAR_DAYS)
-    incidents = ps.incidents_between(start, now + dt.timedelta(days=1), component_id=comp.id)
+    for days in (7, 30, BAR_DAYS):
+        figure = bars.last(days)
+        windows.append((days, figure.text, figure.span(f"the past {days} days")))
+    incidents = ps.incidents_between(bars.total.start, now + dt.timedelta(days=1), component_id=comp.id)
     return render_template("public/component.html", page=page, component=comp,
-                           bars=bars_html(comp, bars, names), uptime=format_percent(bars.uptime(weights)),
-                           windows=windows, incidents=incidents, formula=_weights_text(weights),
-                           bar_days=BAR_DAYS, impact_labels=ps.IMPACT_LABELS)
+                           bars=bars_html(comp, bars, names), uptime=bars.total.text,
+                           sentence=bars.total.sentence(WINDOW), windows=windows, incidents=incidents,
+                           formula=_weights_text(weights, tz), bar_days=BAR_DAYS, impact_labels=ps.IMPACT_LABELS,
+                           as_of=now)
