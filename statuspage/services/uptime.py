@@ -179,14 +179,14 @@ def format_coverage(fraction: float | None) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """'3 days', '5 hours', '11 minutes' (rounded down; 'less than a minute')."""
+    """'3 days', '5 hours', '11 minutes' (to the nearest unit; 'less than a minute')."""
     seconds = max(0.0, seconds)
-    if seconds >= 2 * 86400:
-        n, unit = int(seconds // 86400), "day"
-    elif seconds >= 2 * 3600:
-        n, unit = int(seconds // 3600), "hour"
+    if seconds >= 2 * 86400 - 1800:
+        n, unit = int(seconds / 86400 + 0.5), "day"
+    elif seconds >= 2 * 3600 - 30:
+        n, unit = int(seconds / 3600 + 0.5), "hour"
     elif seconds >= 60:
-        n, unit = int(seconds // 60), "minute"
+        n, unit = int(seconds / 60 + 0.5), "minute"
     else:
         return "less than a minute"
     return f"{n} {unit}{'s' if n != 1 else ''}"

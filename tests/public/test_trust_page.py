@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 from statuspage.extensions import db
 from statuspage.services.incidents.status import set_check_status
@@ -33,19 +34,21 @@ def test_each_component_has_90_focusable_day_bars_with_labels(site, client):
     block = page.split('data-component="api"', 1)[1].split("</li>", 1)[0]
     bars = re.findall(r'<span class="bar b-(\w+)" role="img" tabindex="0" aria-label="([^"]+)"', block)
     assert len(bars) == 90
-    today = site.now.date()
+    today = site.now.astimezone(ZoneInfo("Europe/Berlin")).date()  # bars are local days of the page's zone
     last_class, last_label = bars[-1]
     assert last_class == "pa"  # partial outage today
     assert last_label.startswith(f"{today.strftime('%b')} {today.day}, {today.year}: Partial Outage")
     assert "API errors" in last_label  # that day's incidents
-    assert bars[0] == ("nd", bars[0][1]) and bars[0][1].endswith("no data")  # before the component existed
+    assert bars[0] == ("nd", bars[0][1]) and bars[0][1].endswith("no data (not monitored)")  # before it existed
     assert "uptime" in block and "%" in block
 
 
 def test_the_uptime_formula_is_stated(site, client):
     page = html(client)
-    assert "Uptime = 1 − (major-outage minutes + 0.3 × partial-outage minutes)" in page
-    assert "maintenance is excluded" in page
+    assert ("Uptime = 1 − (major-outage minutes + 0.3 × partial-outage minutes) ÷ (monitored minutes − "
+            "scheduled-maintenance minutes)") in page
+    assert "Only monitored time counts" in page and "rounded down to two decimals" in page
+    assert "Each bar is one day in Europe/Berlin (CET/CEST)" in page
 
 
 def test_it_shows_active_and_upcoming_maintenance_but_not_cancelled(site, client):
@@ -63,10 +66,10 @@ def test_past_incidents_cover_14_days_with_no_incidents_days(site, client):
     assert "No incidents reported." in past
 
 
-def test_times_are_in_the_page_time_zone_with_offset(site, client):
+def test_times_are_in_the_page_time_zone_with_its_abbreviation(site, client):
     page = html(client)
-    assert re.search(r"UTC\+0[12]:00", page)
-    assert "Times shown in Europe/Berlin" in page
+    assert re.search(r"\d\d:\d\d CES?T<", page) and "UTC+" not in page
+    assert "Times shown in Europe/Berlin (CET/CEST)" in page
 
 
 def test_all_systems_operational_when_nothing_is_wrong(app, client):
