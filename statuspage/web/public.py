@@ -99,8 +99,7 @@ def bars_html(comp: Component, bars: ComponentBars, names: dict[tuple[int, dt.da
         else:
             incidents = names.get((comp.id, bar.day))
             inc_text = str(escape("; incidents: " + "; ".join(dict.fromkeys(incidents)))) if incidents else ""
-            part = (f" (monitored {format_duration(bar.monitored_seconds)} of the day)"
-                    if bar.partly_monitored and bar is not bars.days[-1] else "")
+            part = f" (monitored {format_duration(bar.monitored_seconds)} of the day)" if bar.partly_monitored else ""
             label = f"{date_text}: {_STATUS_WORD[bar.status]}, {bar.text} uptime{part}{inc_text}"
         parts.append(f'<span class="bar b-{BAR_CLASS[bar.status]}" role="img" tabindex="0" aria-label="{label}"></span>')
     return Markup("".join(parts))
