@@ -161,7 +161,7 @@ def sla_everywhere(app, client, runner, account: str, first: str, last: str) -> 
     f.login(client, db.session.scalar(select(User).where(User.email == email)) or f.user(email, "viewer"))
     query = f"from={first}&to={last}&account={account}"
     html = client.get(f"/admin/sla?{query}").get_data(as_text=True)
-    row_html = html.split(f'data-account="{account}"', 1)[1].split("</tr>", 1)[0]
+    row_html = html.split(f'<tr data-account="{account}"', 1)[1].split("</tr>", 1)[0]
     cells = {k: _unescape(re.sub(r"<[^>]+>", " ", v)).split() for k, v in
              re.findall(r'data-col="(\w+)">(.*?)</td>', row_html, re.S)}
     csv_rows = list(csv.DictReader(io.StringIO(client.get(f"/admin/sla?{query}&format=csv").get_data(as_text=True))))
