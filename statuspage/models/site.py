@@ -82,7 +82,7 @@ class MonitoringGap(db.Model):
     """A stretch of time when no worker ran checks for longer than the staleness threshold.
 
     Components with checks were not monitored then: uptime leaves the time out of its denominator and
-    says so. Written by the first worker that runs checks again (``services.monitoring.gaps``); a gap
+    says so. Written by the first worker that runs checks again (``services.monitoring_gaps``); a gap
     still going on is derived from the heartbeats at read time.
     """
 

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from ..db import utcnow
 from ..extensions import db
 from ..models import Check, OutboxMessage, WorkerHeartbeat
-from .monitoring.gaps import record_checks_ran
+from .monitoring_gaps import record_checks_ran
 
 log = logging.getLogger("statuspage.recovery")
 

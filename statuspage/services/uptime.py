@@ -14,7 +14,7 @@ words ("99.98% over the 3 days since monitoring began") — is time:
 
 * before the component's first status interval (it did not exist, or monitoring had not begun);
 * before its ``start_date`` (a local date of the page's zone);
-* in a monitoring gap (``services.monitoring.gaps``: no worker ran checks), for components whose
+* in a monitoring gap (``services.monitoring_gaps``: no worker ran checks), for components whose
   status comes from checks;
 * after ``now``.
 
@@ -58,7 +58,7 @@ from ..db import utcnow
 from ..extensions import db
 from ..models import Component, ComponentStatusInterval, ComponentUptimeDay
 from ..models.constants import STATUS_SEVERITY
-from .monitoring.gaps import Gap, checked_component_ids, merge_gaps, ongoing_gap, recorded_gaps
+from .monitoring_gaps import Gap, checked_component_ids, merge_gaps, ongoing_gap, recorded_gaps
 from .page import bump_site_version, get_page
 
 DAY = dt.timedelta(days=1)

@@ -30,7 +30,7 @@ from statuspage.models import Component, MonitoringGap, WorkerHeartbeat
 from statuspage.services.accounts.impact import incident_impact
 from statuspage.services.config_sync import apply_config
 from statuspage.services.incidents.status import set_check_status
-from statuspage.services.monitoring.gaps import record_checks_ran
+from statuspage.services.monitoring_gaps import record_checks_ran
 from statuspage.services.site import public as public_site
 from statuspage.services.uptime import component_uptime, rollup_uptime, uptime_bars
 from tests.accounts import factories as f

@@ -21,9 +21,9 @@ import datetime as dt
 
 from sqlalchemy import delete, func, select
 
-from ...db import insert_ignore, utcnow
-from ...extensions import db
-from ...models import Check, ComponentUptimeDay, MonitoringGap, WorkerHeartbeat
+from ..db import insert_ignore, utcnow
+from ..extensions import db
+from ..models import Check, ComponentUptimeDay, MonitoringGap, WorkerHeartbeat
 
 Gap = tuple[dt.datetime, dt.datetime]
 
