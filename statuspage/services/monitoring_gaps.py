@@ -18,6 +18,7 @@ the same way (when longer than the threshold).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select
 
@@ -75,10 +76,10 @@ def recorded_gaps(start: dt.datetime, end: dt.datetime) -> list[Gap]:
         .where(MonitoringGap.started_at < end, MonitoringGap.ended_at > start)).all()]
 
 
-def merge_gaps(gaps: list[Gap], start: dt.datetime, end: dt.datetime) -> list[Gap]:
-    """Gaps clipped to [start, end), sorted, overlapping ones merged."""
+def merge_gaps(gaps: Iterable[Gap], start: dt.datetime | None = None, end: dt.datetime | None = None) -> list[Gap]:
+    """Gaps (or any holes) sorted, overlapping ones merged, clipped to [start, end) when given."""
     merged: list[Gap] = []
-    for s, e in sorted((max(s, start), min(e, end)) for s, e in gaps):
+    for s, e in sorted((max(s, start) if start else s, min(e, end) if end else e) for s, e in gaps):
         if e <= s:
             continue
         if merged and s <= merged[-1][1]:

@@ -476,7 +476,7 @@ class Coverage:
         out = self.holes_before_start(component_id)
         if component_id in self.checked:
             out = out + self.gaps
-        return _merge(out)
+        return merge_gaps(out)
 
     def monitored(self, component_id: int, segments: list[Segment]) -> list[Segment]:
         return subtract(segments, self.holes(component_id))
@@ -489,16 +489,6 @@ class Coverage:
         if self.checked & set(per_component):
             timeline = subtract(timeline, self.gaps)
         return timeline
-
-
-def _merge(holes: Iterable[Gap]) -> list[Gap]:
-    merged: list[Gap] = []
-    for s, e in sorted(holes):
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-        else:
-            merged.append((s, e))
-    return merged
 
 
 def answer(segments: list[Segment], start: dt.datetime, end: dt.datetime, now: dt.datetime,
@@ -725,7 +715,7 @@ def _final_rollups(ids: list[int], first: dt.date, today: dt.date, zone: str, tz
     t = ComponentUptimeDay.__table__.c
     conn = db.session.connection()
     where = (t.component_id.in_(ids), t.day >= first, t.day < today, t.time_zone == zone)
-    generation = conn.execute(select(func.max(t.computed_at), func.count()).where(*where)).first()
+    generation = conn.execute(select(func.max(t.computed_at), func.count()).where(*where)).one()
     key = (str(conn.engine.url), tuple(ids), first, today, zone)
     cached = _ROLLUP_CACHE.get(key)
     if cached is not None and cached[0] == tuple(generation):
