@@ -43,6 +43,7 @@ and the rollups.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -85,9 +86,26 @@ class Weights:
                    degraded=float(page.degraded_weight or 0.0))
 
 
-def _exact(seconds: float) -> Fraction:
-    # Seconds to the microsecond, exactly: sums taken in a different order give the same figure.
-    return Fraction(round(seconds * 1_000_000), 1_000_000)
+def _micro(seconds: float) -> int:
+    # Seconds to the microsecond, as an integer: sums taken in a different order give the same figure.
+    return round(seconds * 1_000_000)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _uptime_ratio(major: float, partial: float, degraded: float, maintenance: float, tracked: float,
+                  w_partial: float, w_degraded: float) -> tuple[int, int] | None:
+    """Uptime as an exact ratio of integers (numerator, denominator), clamped to [0, 1]; None when there is
+    no monitored, non-maintenance time. Integer arithmetic (no floats, no Fraction objects): the trust page
+    evaluates it for 4,500 day bars per render, and identical days hit the cache."""
+    counted = _micro(tracked) - _micro(maintenance)
+    if counted <= 0:
+        return None
+    wp, wd = Fraction(str(w_partial)), Fraction(str(w_degraded))
+    scale = wp.denominator * wd.denominator
+    down = (_micro(major) * scale + _micro(partial) * wp.numerator * wd.denominator
+            + _micro(degraded) * wd.numerator * wp.denominator)
+    den = counted * scale
+    return max(0, min(den, den - down)), den
 
 
 @dataclass
@@ -105,6 +123,7 @@ class UptimeFigures:
         """Account ``seconds`` spent in ``status``."""
         if seconds <= 0:
             return
+        self.__dict__.pop("_ratio", None)
         self.tracked_seconds += seconds
         if status == "major_outage":
             self.major_seconds += seconds
@@ -119,6 +138,7 @@ class UptimeFigures:
 
     def merge(self, other: UptimeFigures) -> None:
         """Add another period's figures to these (periods must not overlap)."""
+        self.__dict__.pop("_ratio", None)
         self.major_seconds += other.major_seconds
         self.partial_seconds += other.partial_seconds
         self.degraded_seconds += other.degraded_seconds
@@ -134,19 +154,29 @@ class UptimeFigures:
         return (self.major_seconds + weights.partial * self.partial_seconds
                 + weights.degraded * self.degraded_seconds)
 
+    def ratio(self, weights: Weights) -> tuple[int, int] | None:
+        """Uptime as an exact (numerator, denominator) in [0, 1]; None without monitored, non-maintenance time."""
+        memo = self.__dict__.get("_ratio")
+        if memo is not None and memo[0] == weights:
+            return memo[1]
+        ratio = _uptime_ratio(self.major_seconds, self.partial_seconds, self.degraded_seconds,
+                              self.maintenance_seconds, self.tracked_seconds, weights.partial, weights.degraded)
+        self.__dict__["_ratio"] = (weights, ratio)  # rollup figures are shared across renders
+        return ratio
+
     def exact_uptime(self, weights: Weights) -> Fraction | None:
         """Uptime as an exact fraction in [0, 1]; None when there is no monitored, non-maintenance time."""
-        counted = _exact(self.tracked_seconds) - _exact(self.maintenance_seconds)
-        if counted <= 0:
-            return None
-        down = (_exact(self.major_seconds) + Fraction(str(weights.partial)) * _exact(self.partial_seconds)
-                + Fraction(str(weights.degraded)) * _exact(self.degraded_seconds))
-        return max(Fraction(0), min(Fraction(1), 1 - down / counted))
+        ratio = self.ratio(weights)
+        return None if ratio is None else Fraction(*ratio)
 
     def uptime(self, weights: Weights) -> float | None:
         """Uptime as a float fraction in [0, 1]; None when there is no monitored, non-maintenance time."""
-        exact = self.exact_uptime(weights)
-        return None if exact is None else float(exact)
+        ratio = self.ratio(weights)
+        return None if ratio is None else ratio[0] / ratio[1]
+
+    def text(self, weights: Weights) -> str:
+        """The uptime as every surface shows it (:func:`format_ratio`)."""
+        return format_ratio(self.ratio(weights))
 
     @classmethod
     def from_rollup(cls, row: ComponentUptimeDay) -> UptimeFigures:
@@ -159,12 +189,29 @@ class UptimeFigures:
 # --- rounding and words ------------------------------------------------------------------------------
 
 
+def hundredths(ratio: tuple[int, int] | None) -> int | None:
+    """The percentage every surface shows, in hundredths of a percent, rounded down (9961 = 99.61%)."""
+    return None if ratio is None else ratio[0] * 10_000 // ratio[1]
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _format_hundredths(value: int) -> str:
+    return f"{value // 100}.{value % 100:02d}%"
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def format_ratio(ratio: tuple[int, int] | None) -> str:
+    """'99.95%' (rounded down to two decimals: a real outage never shows as 100.00%); '—' without data."""
+    value = hundredths(ratio)
+    return "—" if value is None else _format_hundredths(value)
+
+
 def percent_of(fraction: Fraction | float | None) -> Decimal | None:
     """The percentage every surface shows: rounded down to two decimals (Decimal), None without data."""
     if fraction is None:
         return None
     exact = fraction if isinstance(fraction, Fraction) else Fraction(repr(float(fraction)))
-    return Decimal(math.floor(exact * 10_000)) / 100 if exact < 1 else Decimal("100.00")
+    return Decimal(math.floor(min(exact, Fraction(1)) * 10_000)) / 100
 
 
 def format_percent(fraction: Fraction | float | None) -> str:
@@ -280,11 +327,12 @@ class Uptime:
     @property
     def percent(self) -> Decimal | None:
         """Rounded down to two decimals; None without monitored time."""
-        return percent_of(self.exact)
+        value = hundredths(self.figures.ratio(self.weights))
+        return None if value is None else Decimal(value) / 100
 
     @property
     def text(self) -> str:
-        return format_percent(self.exact)
+        return self.figures.text(self.weights)
 
     @property
     def fully_covered(self) -> bool:
@@ -539,7 +587,7 @@ def split_by_day(segments: Iterable[Segment], tz: dt.tzinfo) -> dict[dt.date, Up
 def _visible(figures: UptimeFigures | None, weights: Weights) -> tuple:
     if figures is None or figures.tracked_seconds <= 0:
         return (None, None)
-    return (figures.worst_status, percent_of(figures.exact_uptime(weights)))
+    return (figures.worst_status, hundredths(figures.ratio(weights)))
 
 
 def rollup_uptime(now: dt.datetime | None = None) -> int:
@@ -666,7 +714,7 @@ class DayBar:
 
     @property
     def text(self) -> str:
-        return format_percent(self.exact)
+        return "—" if self.status is None or self.figures is None else self.figures.text(self.weights)
 
     @property
     def monitored_seconds(self) -> float:
@@ -703,13 +751,14 @@ class ComponentBars:
 
 # Closed days' rollups are final until the rollup job rewrites them (which moves computed_at): a
 # process keeps the last few windows it loaded and revalidates them with one aggregate query.
-_ROLLUP_CACHE: dict[tuple, tuple[Any, dict[tuple[int, dt.date], tuple]]] = {}
+_ROLLUP_CACHE: dict[tuple, tuple[Any, dict[int, dict[dt.date, UptimeFigures]]]] = {}
 _ROLLUP_CACHE_MAX = 8
 
 
 def _final_rollups(ids: list[int], first: dt.date, today: dt.date, zone: str, tz: dt.tzinfo
-                   ) -> dict[tuple[int, dt.date], tuple]:
-    """Rollups of closed days computed after the day ended, in this zone: (cid, day) → figures tuple."""
+                   ) -> dict[int, dict[dt.date, UptimeFigures]]:
+    """Rollups of closed days computed after the day ended, in this zone: cid → day → figures (shared
+    between renders: never mutate them)."""
     if not ids:
         return {}
     t = ComponentUptimeDay.__table__.c
@@ -724,7 +773,7 @@ def _final_rollups(ids: list[int], first: dt.date, today: dt.date, zone: str, tz
     stmt = (select(t.component_id, t.day, t.major_seconds, t.partial_seconds, t.degraded_seconds,
                    t.maintenance_seconds, t.tracked_seconds, t.worst_status, t.computed_at).where(*where))
     ends: dict[dt.date, dt.datetime] = {}
-    rollups = {}
+    rollups: dict[int, dict[dt.date, UptimeFigures]] = defaultdict(dict)
     for row in conn.execute(stmt):
         day = row[1]
         end = ends.get(day)
@@ -732,10 +781,12 @@ def _final_rollups(ids: list[int], first: dt.date, today: dt.date, zone: str, tz
             end = ends[day] = day_bounds(day, tz)[1]
         computed_at = row[8] if row[8].tzinfo else row[8].replace(tzinfo=dt.UTC)
         if computed_at >= end:
-            rollups[(row[0], day)] = tuple(row[:8])
+            _, _, major, partial, degraded, maint, tracked, worst, _ = row
+            rollups[row[0]][day] = UptimeFigures(major, partial, degraded, maint, tracked,
+                                                 worst if tracked > 0 else None)
     if len(_ROLLUP_CACHE) >= _ROLLUP_CACHE_MAX:
         _ROLLUP_CACHE.pop(next(iter(_ROLLUP_CACHE)))
-    _ROLLUP_CACHE[key] = (tuple(generation), rollups)
+    _ROLLUP_CACHE[key] = (tuple(generation), dict(rollups))
     return rollups
 
 
@@ -765,54 +816,59 @@ def uptime_bars(components: Sequence[Component], now: dt.datetime | None = None,
     coverage = Coverage.load(ids, win_start, now, now, tz)
     live_from_gap = local_date(coverage.ongoing[0], tz) if coverage.ongoing else None
 
-    need: dict[int, set[dt.date]] = {}
+    # Days computed from the intervals: today, days from a gap still going on, and closed days without
+    # a final rollup (counted, not searched: usually every closed day has one).
+    live_from: dict[int, dt.date] = {}
     for comp in components:
         seen = first_seen.get(comp.id)
         if seen is None:
-            need[comp.id] = set()
             continue
-        seen_day = local_date(seen, tz)
-        wanted = set()
-        for day in day_list:
-            if day < seen_day or (comp.start_date is not None and day < comp.start_date):
-                continue
-            if (day == today or (comp.id, day) not in rollups
-                    or (live_from_gap is not None and comp.id in coverage.checked and day >= live_from_gap)):
-                wanted.add(day)
-        need[comp.id] = wanted
-    earliest = min((d for ds in need.values() for d in ds), default=None)
+        lo = max(first, local_date(seen, tz), comp.start_date or first)
+        start_live = today
+        if live_from_gap is not None and comp.id in coverage.checked:
+            start_live = max(lo, min(today, live_from_gap))
+        have = rollups.get(comp.id, {})
+        if len(have) < (start_live - lo).days:
+            start_live = next((d for d in day_list if lo <= d < start_live and d not in have), start_live)
+        live_from[comp.id] = start_live
     live_days: dict[int, dict[dt.date, UptimeFigures]] = {}
-    if earliest is not None:
-        segments = load_segments([cid for cid, ds in need.items() if ds], day_bounds(earliest, tz)[0], now, now)
+    if live_from:
+        earliest = min(live_from.values())
+        segments = load_segments(list(live_from), day_bounds(earliest, tz)[0], now, now)
         for cid, segs in segments.items():
             live_days[cid] = split_by_day(coverage.monitored(cid, segs), tz)
 
+    lengths = [((starts[i + 1] if i + 1 < len(starts) else now) - starts[i]).total_seconds()
+               for i in range(len(starts))]
+    empty = UptimeFigures()
+    severity = STATUS_SEVERITY
     out: dict[int, ComponentBars] = {}
     for comp in components:
         cid, start_date = comp.id, comp.start_date
+        from_day = live_from.get(cid, today + DAY)
+        live, have = live_days.get(cid, {}), rollups.get(cid, {})
         bars: list[DayBar] = []
-        total = UptimeFigures()
+        major = partial = degraded = maint = tracked = 0.0
+        worst: str | None = None
         for i, day in enumerate(day_list):
-            length = ((starts[i + 1] if i + 1 < len(starts) else now) - starts[i]).total_seconds()
             if start_date is not None and day < start_date:
-                bars.append(DayBar(day, None, weights, length))
+                bars.append(DayBar(day, None, weights, lengths[i]))
                 continue
-            if day in need[cid]:
-                figures = live_days.get(cid, {}).get(day) or UptimeFigures()
-            else:
-                row = rollups.get((cid, day))
-                if row is None:
-                    figures = UptimeFigures()
-                else:
-                    _, _, major, partial, degraded, maint, tracked, worst = row
-                    figures = UptimeFigures(major, partial, degraded, maint, tracked,
-                                            worst if tracked > 0 else None)
-            total.merge(figures)
-            bars.append(DayBar(day, figures, weights, length))
+            figures = (live.get(day) if day >= from_day else have.get(day)) or empty
+            if figures.tracked_seconds > 0:
+                major += figures.major_seconds
+                partial += figures.partial_seconds
+                degraded += figures.degraded_seconds
+                maint += figures.maintenance_seconds
+                tracked += figures.tracked_seconds
+                if worst is None or severity[figures.worst_status] > severity[worst]:  # type: ignore[index]
+                    worst = figures.worst_status
+            bars.append(DayBar(day, figures, weights, lengths[i]))
+        total = UptimeFigures(major, partial, degraded, maint, tracked, worst)
         first_monitored = _first_monitored(first_seen.get(cid), win_start, coverage, cid, now)
         out[cid] = ComponentBars(bars, starts, Uptime(
             start=win_start, end=now, as_of=now, figures=total, weights=weights,
-            first_monitored=first_monitored if total.tracked_seconds > 0 else None))
+            first_monitored=first_monitored if tracked > 0 else None))
     return out
 
 

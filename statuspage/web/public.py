@@ -29,6 +29,7 @@ from ..services.uptime import (
     Weights,
     day_bounds,
     format_duration,
+    format_ratio,
     uptime_bars,
     uptime_clock,
     uptime_formula,
@@ -92,16 +93,23 @@ def bars_html(comp: Component, bars: ComponentBars, names: dict[tuple[int, dt.da
     Built as a string, not in Jinja: 50 components × 90 days must render in a few milliseconds.
     """
     parts = []
+    weights = bars.total.weights
+    cid = comp.id
     for bar in bars.days:
         date_text = _date_text(bar.day)
-        if bar.status is None:
+        figures = bar.figures
+        status = None if figures is None or figures.tracked_seconds <= 0 else figures.worst_status
+        if status is None:
             label = f"{date_text}: no data (not monitored)"
         else:
-            incidents = names.get((comp.id, bar.day))
+            assert figures is not None
+            incidents = names.get((cid, bar.day))
             inc_text = str(escape("; incidents: " + "; ".join(dict.fromkeys(incidents)))) if incidents else ""
-            part = f" (monitored {format_duration(bar.monitored_seconds)} of the day)" if bar.partly_monitored else ""
-            label = f"{date_text}: {_STATUS_WORD[bar.status]}, {bar.text} uptime{part}{inc_text}"
-        parts.append(f'<span class="bar b-{BAR_CLASS[bar.status]}" role="img" tabindex="0" aria-label="{label}"></span>')
+            tracked = figures.tracked_seconds
+            part = (f" (monitored {format_duration(tracked)} of the day)" if tracked < bar.length_seconds - 1
+                    else "")
+            label = f"{date_text}: {_STATUS_WORD[status]}, {format_ratio(figures.ratio(weights))} uptime{part}{inc_text}"
+        parts.append(f'<span class="bar b-{BAR_CLASS[status]}" role="img" tabindex="0" aria-label="{label}"></span>')
     return Markup("".join(parts))
 
 
