@@ -112,7 +112,7 @@ def gunicorn(app_ref: str, port: int, cwd: Path, env: dict, log: Path) -> subpro
 def seed(env: dict) -> None:
     from statuspage import create_app
     from statuspage.extensions import db
-    from tests.public.factories import demo_site
+    from tests.support.factories import demo_site
 
     app = create_app(env=env)
     with app.app_context():

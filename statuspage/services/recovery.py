@@ -82,7 +82,7 @@ def reap_dead_local_workers(my_id: str, now: dt.datetime | None = None) -> list[
 def record_heartbeat(worker_id: str, *, checks_run: int, last_checks_at: dt.datetime | None,
                      now: dt.datetime | None = None) -> None:
     """A worker is alive (and how far its checks got); the first beat registers it, and a beat after a
-    stretch without checks records that monitoring gap (services.monitoring.gaps). Commits."""
+    stretch without checks records that monitoring gap (services.monitoring_gaps). Commits."""
     now = now or utcnow()
     # Before storing its time: if nobody ran checks for a while, that stretch was not monitored.
     record_checks_ran(last_checks_at, current_app.extensions["statuspage.settings"].monitoring_stale_after)

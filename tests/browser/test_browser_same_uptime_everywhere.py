@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from statuspage.extensions import db
 from statuspage.services.accounts.private_links import account_view_token
-from tests.accounts import factories as f
 from tests.browser.test_browser_trust_page import axe_violations
+from tests.support import factories as f
 from tests.uptime.conftest import berlin_page
 
 pytestmark = pytest.mark.browser
@@ -43,7 +43,7 @@ def frozen_site(app):
         umbrella = f.account("U-3", "Umbrella", components=[api, web, dbc], arr=300000, sla_target=99.9)
         f.account("I-2", "Initech", components=[web], arr=50000, sla_target=99.95)
         f.account("G-1", "Globex", components=[api], arr=120000, sla_target=99.5)
-        f.user("vera@acme.test", "viewer")
+        f.user("viewer", "vera@acme.test")
         db.session.commit()
         token = account_view_token(umbrella)
         db.session.commit()  # SQLite has one writer: the live server needs it (never hold a transaction open)
@@ -101,7 +101,7 @@ def test_the_sla_report_says_what_it_can_and_cannot_show(frozen_site, live_serve
         page.set_viewport_size({"width": 1280, "height": 900})
         page.goto(live_server.url + "/admin/")
         page.get_by_label("Email").fill("vera@acme.test")
-        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_label("Password").fill(f.PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.goto(live_server.url + "/admin/sla?month=2026-03")
         # Initech's only component was added mid-March: half the month monitored, no verdict, no credit.

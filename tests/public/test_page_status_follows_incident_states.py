@@ -15,7 +15,7 @@ from statuspage.models import WorkerHeartbeat
 from statuspage.services.audit import Actor
 from statuspage.services.incidents import lifecycle
 from statuspage.services.site import public as public_site
-from tests.public import factories as f
+from tests.support import factories as f
 
 SYSTEM = Actor.system()
 DESCRIPTIONS = set(public_site.INDICATOR_DESCRIPTIONS.values())

@@ -13,7 +13,8 @@ from statuspage.services.incidents import lifecycle, maintenance, postmortems
 from statuspage.services.monitoring.selfcheck import MonitoringState
 from statuspage.services.notifications.oncall import alert_on_call, render_oncall_alert
 from statuspage.templating import local_time, zone_label
-from tests.accounts import factories as f
+from tests.support import factories as f
+from tests.support.console import login
 
 SYSTEM = Actor.system()
 T = f.T
@@ -80,7 +81,7 @@ def test_the_console_check_table_and_reports_are_in_the_page_zone(app, client):
         apply_yaml("page: {name: Acme, time_zone: Europe/Berlin}\ncomponents:\n  - id: api\n    name: API\n"
                    "    checks: [{id: api-health, kind: tcp, host: 127.0.0.1, port: 9, interval: 30s}]\n")
         db.session.commit()
-        f.login(client, f.user("vera@acme.test", "viewer"))
+        login(client, f.user("viewer", "vera@acme.test"))
         html = client.get("/admin/checks/api-health").get_data(as_text=True)
         assert "Hour (Europe/Berlin (CET/CEST))" in html
         assert '<time datetime="2026-07-10T09:00:00+00:00">11:00 CEST</time>' in html

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from tests.accounts import factories as f
+from tests.support import factories as f
 
 LADDER = [{"below": 99.0, "credit_percent": 25.0}, {"below": 99.9, "credit_percent": 10.0}]
 

@@ -30,7 +30,8 @@ from statuspage.services.accounts.private_links import account_view_token
 from statuspage.services.accounts.records import get_account
 from statuspage.services.site.export import export_site
 from statuspage.services.users import create_token
-from tests.accounts import factories as f
+from tests.support import factories as f
+from tests.support.console import login
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -158,7 +159,7 @@ def ninety_day_words(s: Surfaces, slug: str) -> set[str]:
 def sla_everywhere(app, client, runner, account: str, first: str, last: str) -> dict[str, dict]:
     """One account's SLA row from the console page, CSV, JSON, /api/v1/sla and the CLI (text and JSON)."""
     email = f"viewer-{account.lower()}@acme.test"
-    f.login(client, db.session.scalar(select(User).where(User.email == email)) or f.user(email, "viewer"))
+    login(client, db.session.scalar(select(User).where(User.email == email)) or f.user("viewer", email))
     query = f"from={first}&to={last}&account={account}"
     html = client.get(f"/admin/sla?{query}").get_data(as_text=True)
     row_html = html.split(f'<tr data-account="{account}"', 1)[1].split("</tr>", 1)[0]

@@ -27,7 +27,7 @@ from statuspage.services.audit import Actor
 from statuspage.services.incidents import lifecycle
 from statuspage.services.notifications.account_mail import render_account_message
 from statuspage.services.page import get_page
-from tests.accounts import factories as f
+from tests.support import factories as f
 from tests.uptime import surfaces as s
 from tests.uptime.conftest import berlin_page
 

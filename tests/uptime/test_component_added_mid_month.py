@@ -15,7 +15,7 @@ from statuspage.extensions import db
 from statuspage.models import Component
 from statuspage.services.config_sync import apply_config
 from statuspage.services.incidents.status import set_check_status
-from tests.accounts import factories as f
+from tests.support import factories as f
 from tests.uptime import surfaces as s
 
 T = f.T

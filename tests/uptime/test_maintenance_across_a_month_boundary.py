@@ -17,7 +17,7 @@ from statuspage.extensions import db
 from statuspage.services.audit import Actor
 from statuspage.services.incidents.maintenance import advance_maintenance, schedule_maintenance
 from statuspage.services.incidents.status import set_check_status
-from tests.accounts import factories as f
+from tests.support import factories as f
 from tests.uptime import surfaces as s
 from tests.uptime.conftest import berlin_page
 

@@ -30,10 +30,10 @@ from statuspage.models import Component, MonitoringGap, WorkerHeartbeat
 from statuspage.services.accounts.impact import incident_impact
 from statuspage.services.config_sync import apply_config
 from statuspage.services.incidents.status import set_check_status
-from statuspage.services.monitoring_gaps import record_checks_ran
+from statuspage.services.recovery import record_heartbeat
 from statuspage.services.site import public as public_site
 from statuspage.services.uptime import component_uptime, rollup_uptime, uptime_bars
-from tests.accounts import factories as f
+from tests.support import factories as f
 from tests.uptime import surfaces as s
 
 T = f.T
@@ -52,21 +52,18 @@ sla:
 
 
 def heartbeat(worker: str, at: dt.datetime) -> None:
-    """What a worker's heartbeat does after running checks at ``at`` (worker.Worker.heartbeat).
+    """A worker's heartbeat (services.recovery.record_heartbeat) after it ran checks at ``at``.
 
-    A worker that is already running kept heartbeating every 5 s until then (its previous beat is set to
-    5 s earlier, as those beats would have left it)."""
+    A worker already running kept beating every 5 s until then: its previous beat is set to 5 s earlier,
+    as those beats would have left it. A new worker's first beat registers it, the next says how far its
+    checks got."""
     row = db.session.get(WorkerHeartbeat, worker)
     if row is not None:
-        row.last_checks_at = at - dt.timedelta(seconds=5)
-        db.session.flush()
-    record_checks_ran(at, 300)
+        row.last_checks_at = row.last_seen_at = at - dt.timedelta(seconds=5)
+        db.session.commit()
+    record_heartbeat(worker, checks_run=1, last_checks_at=at, now=at)
     if row is None:
-        db.session.add(WorkerHeartbeat(id=worker, hostname="h", pid=1, started_at=at, last_seen_at=at,
-                                       last_checks_at=at))
-    else:
-        row.last_seen_at = row.last_checks_at = at
-    db.session.commit()
+        record_heartbeat(worker, checks_run=1, last_checks_at=at, now=at)
     public_site._DELAY_MEMO[0] = 0.0  # the banner's 5 s memo, as if it ran out
 
 

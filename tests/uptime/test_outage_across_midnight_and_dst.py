@@ -17,7 +17,7 @@ import pytest
 from statuspage.extensions import db
 from statuspage.services.accounts.sla import month_period, sla_report
 from statuspage.services.uptime import rollup_uptime
-from tests.accounts import factories as f
+from tests.support import factories as f
 from tests.uptime import surfaces as s
 from tests.uptime.conftest import berlin_page
 
