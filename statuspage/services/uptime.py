@@ -29,7 +29,7 @@ cached in ``ComponentUptimeDay`` rollups (:func:`rollup_uptime`); a day without 
 a day touched by a gap, a day whose rollup predates its end, a rollup of another zone — is computed from
 the intervals on the spot, so a bar sum always equals :func:`component_uptime` over the same window.
 
-**Rounding.** Percentages are rounded *down* to two decimals (:func:`format_percent`): 99.996% shows
+**Rounding.** Percentages are rounded *down* to two decimals (:func:`format_ratio`): 99.996% shows
 as 99.99%, a figure never claims more uptime than was measured, and 100.00% means no downtime at all.
 
 **One clock for figures.** Surfaces compute "now" with :func:`uptime_clock` (the current minute), so
@@ -275,11 +275,6 @@ def day_bounds(day: dt.date, tz: dt.tzinfo = dt.UTC) -> tuple[dt.datetime, dt.da
 
 def local_date(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
     return moment.astimezone(tz).date()
-
-
-def window_start(days: int, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
-    """Local midnight ``days − 1`` days before today: the window of the last ``days`` bars."""
-    return day_bounds(local_date(now, tz) - dt.timedelta(days=days - 1), tz)[0]
 
 
 # --- one window's answer ------------------------------------------------------------------------------
@@ -828,7 +823,7 @@ def uptime_bars(components: Sequence[Component], now: dt.datetime | None = None,
         if live_from_gap is not None and comp.id in coverage.checked:
             start_live = max(lo, min(today, live_from_gap))
         have = rollups.get(comp.id, {})
-        if len(have) < (start_live - lo).days:
+        if sum(1 for d in have if lo <= d < start_live) < (start_live - lo).days:
             start_live = next((d for d in day_list if lo <= d < start_live and d not in have), start_live)
         live_from[comp.id] = start_live
     live_days: dict[int, dict[dt.date, UptimeFigures]] = {}

@@ -60,6 +60,6 @@ def view(token: str):
     body = render_template(
         "public/account.html", page=page, account=acc, components=components, rows=rows, sla=sla,
         month=month, incidents=incidents, open_incidents=open_incidents, overall=status, bar_days=BAR_DAYS,
-        formula=formula_text(weights), rules=rules_text(report.min_coverage, report.ladder)[:3],  # the credit ladder stays internal
+        formula=formula_text(weights), rules=rules_text(report.min_coverage, report.ladder, credits=False),
         latest_update=ps.latest_public_update, impact_labels=ps.IMPACT_LABELS, as_of=now)
     return _private(body)

@@ -350,19 +350,22 @@ def formula_text(weights: Weights) -> str:
             f"status of any of them, and is maintenance only when all of them are under maintenance.")
 
 
-def rules_text(min_coverage: float, ladder: list[dict[str, float]]) -> list[str]:
-    """The rules a verdict and a credit follow, printed under every report."""
+def rules_text(min_coverage: float, ladder: list[dict[str, float]], *, credits: bool = True) -> list[str]:
+    """The rules a verdict and a credit follow, printed under every report (``credits=False``: without
+    the credit ladder, which stays internal — the customer's private view)."""
     ladder_text = "; ".join(f"below {float(r['below']):g}% → {float(r['credit_percent']):g}%" for r in ladder)
-    return [
+    rules = [
         "Coverage = monitored minutes ÷ minutes in the period. Not monitored: time before monitoring began or "
         "before a component's start date, time when monitoring was delayed (no worker ran checks), and time "
         "still to come.",
         f"A verdict and a credit are given only when coverage is at least {min_coverage:g}%; below that the "
         f"result is “insufficient data”.",
         "SLA met when uptime ≥ target (compared unrounded). " + ROUNDING_TEXT,
-        "Credit (only when breached): the first rule of the ladder whose threshold is above the uptime"
-        + (f" — {ladder_text}." if ladder else "; no ladder is configured, so no credit."),
     ]
+    if credits:
+        rules.append("Credit (only when breached): the first rule of the ladder whose threshold is above the uptime"
+                     + (f" — {ladder_text}." if ladder else "; no ladder is configured, so no credit."))
+    return rules
 
 
 def sla_report(start: dt.datetime, end: dt.datetime, *, accounts: list[str] | None = None,

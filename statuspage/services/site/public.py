@@ -65,11 +65,12 @@ class Overall:
     delayed: bool = False  # no worker has run checks lately: the statuses may be stale
     monitoring: tuple[str, ...] = ()  # names of open incidents whose fix is being monitored
     headline: str = ""
+    stale: bool = False  # nothing is known to be wrong, but monitoring data is delayed
 
     @property
     def status(self) -> str:
         """The component status word whose colour the banner takes."""
-        return "stale" if self.headline == "Monitoring Data Delayed" else INDICATOR_STATUS[self.indicator]
+        return "stale" if self.stale else INDICATOR_STATUS[self.indicator]
 
 
 _DELAY_MEMO: list = [0.0, False]
@@ -139,13 +140,14 @@ def overall_status(components: list[Component], unresolved: list[Incident],
         indicator = "maintenance"
     headline = INDICATOR_DESCRIPTIONS[indicator]
     delayed = monitoring_delayed()
+    stale = delayed and indicator == "none"
     if delayed:
         # Never a stale all-clear. People read why; machines get Statuspage's words: monitoring itself
         # is out, which is at least a minor outage of the service this page provides.
-        headline = "Monitoring Data Delayed" if indicator == "none" else f"{headline} (monitoring data delayed)"
-        if indicator == "none":
+        headline = "Monitoring Data Delayed" if stale else f"{headline} (monitoring data delayed)"
+        if stale:
             indicator = "minor"
-    return Overall(indicator, INDICATOR_DESCRIPTIONS[indicator], delayed, tuple(monitoring), headline)
+    return Overall(indicator, INDICATOR_DESCRIPTIONS[indicator], delayed, tuple(monitoring), headline, stale)
 
 
 def _published(kind: str | None):
