@@ -692,11 +692,15 @@ class DayBar:
     figures: UptimeFigures | None  # None: before the component's start date
     weights: Weights
     length_seconds: float  # the day's length (23–25 h), or until now for today
+    recent: str | None = None  # today only: the worst status since the figures' minute (a change just now)
 
     @property
     def status(self) -> str | None:
         """Worst status that day; None = no data (nothing monitored)."""
-        return None if self.figures is None or self.figures.tracked_seconds <= 0 else self.figures.worst_status
+        base = None if self.figures is None or self.figures.tracked_seconds <= 0 else self.figures.worst_status
+        if self.recent is not None and (base is None or STATUS_SEVERITY[self.recent] > STATUS_SEVERITY[base]):
+            return self.recent
+        return base
 
     @property
     def exact(self) -> Fraction | None:
@@ -786,13 +790,16 @@ def _final_rollups(ids: list[int], first: dt.date, today: dt.date, zone: str, tz
 
 
 def uptime_bars(components: Sequence[Component], now: dt.datetime | None = None, *,
-                days: int = BAR_DAYS, weights: Weights | None = None) -> dict[int, ComponentBars]:
+                days: int = BAR_DAYS, weights: Weights | None = None,
+                latest: dt.datetime | None = None) -> dict[int, ComponentBars]:
     """The last ``days`` local days per component, and their total — the same figures as
     :func:`component_uptime` over [local midnight ``days − 1`` days ago, now).
 
     Final rollups serve closed days; any other day (today, a day without a final rollup, a day in a
     monitoring gap still going on) is computed from the intervals. Days before a component's
-    ``start_date`` have no data.
+    ``start_date`` have no data. With ``latest`` (the real time, after ``now``: the figures' minute),
+    today's bar also takes the colour of a status that began since ``now`` — an outage declared
+    seconds ago shows at once, while every figure stays that of the minute.
     """
     now = now or uptime_clock()
     weights = weights or Weights.from_page()
@@ -833,6 +840,14 @@ def uptime_bars(components: Sequence[Component], now: dt.datetime | None = None,
         for cid, segs in segments.items():
             live_days[cid] = split_by_day(coverage.monitored(cid, segs), tz)
 
+    recent: dict[int, str] = {}
+    if latest is not None and latest > now:
+        for cid, segs in load_segments(ids, now, latest, latest).items():
+            if cid in coverage.checked and coverage.ongoing:
+                continue  # monitoring is delayed: nothing recent was measured
+            statuses = [status for _, _, status in coverage.monitored(cid, segs)]
+            if statuses:
+                recent[cid] = max(statuses, key=STATUS_SEVERITY.__getitem__)
     lengths = [((starts[i + 1] if i + 1 < len(starts) else now) - starts[i]).total_seconds()
                for i in range(len(starts))]
     empty = UptimeFigures()
@@ -858,7 +873,7 @@ def uptime_bars(components: Sequence[Component], now: dt.datetime | None = None,
                 tracked += figures.tracked_seconds
                 if worst is None or severity[figures.worst_status] > severity[worst]:  # type: ignore[index]
                     worst = figures.worst_status
-            bars.append(DayBar(day, figures, weights, lengths[i]))
+            bars.append(DayBar(day, figures, weights, lengths[i], recent.get(cid) if day == today else None))
         total = UptimeFigures(major, partial, degraded, maint, tracked, worst)
         first_monitored = _first_monitored(first_seen.get(cid), win_start, coverage, cid, now)
         out[cid] = ComponentBars(bars, starts, Uptime(

@@ -98,11 +98,10 @@ def bars_html(comp: Component, bars: ComponentBars, names: dict[tuple[int, dt.da
     for bar in bars.days:
         date_text = _date_text(bar.day)
         figures = bar.figures
-        status = None if figures is None or figures.tracked_seconds <= 0 else figures.worst_status
-        if status is None:
+        status = bar.status
+        if status is None or figures is None:
             label = f"{date_text}: no data (not monitored)"
         else:
-            assert figures is not None
             incidents = names.get((cid, bar.day))
             inc_text = str(escape("; incidents: " + "; ".join(dict.fromkeys(incidents)))) if incidents else ""
             tracked = figures.tracked_seconds
@@ -130,9 +129,10 @@ def component_rows(components: list[Component], now: dt.datetime, weights: Weigh
 
     The trust page and the private account view both render these, from the one uptime computation.
     """
-    bars = uptime_bars(components, now, weights=weights)
+    latest = utcnow()  # today's bar shows a change of the last seconds; the figures stay those of `now`
+    bars = uptime_bars(components, now, weights=weights, latest=latest)
     first_day = bars[components[0].id].days[0].day if components else now.date()
-    names = _day_incident_names(components, first_day, now, tz)
+    names = _day_incident_names(components, first_day, max(now, latest), tz)
     return {c.id: {"bars": bars_html(c, bars[c.id], names), "uptime": bars[c.id].total.text,
                    "span": bars[c.id].total.span(WINDOW), "sentence": bars[c.id].total.sentence(WINDOW),
                    "full": bars[c.id].total.fully_covered} for c in components}
@@ -238,8 +238,9 @@ def component(slug: str):
     now = uptime_clock()
     weights = Weights.from_page()
     tz = page.tz
-    bars = uptime_bars([comp], now, weights=weights)[comp.id]
-    names = _day_incident_names([comp], bars.days[0].day, now, tz)
+    latest = utcnow()
+    bars = uptime_bars([comp], now, weights=weights, latest=latest)[comp.id]
+    names = _day_incident_names([comp], bars.days[0].day, max(now, latest), tz)
     windows = []
     for days in (7, 30, BAR_DAYS):
         figure = bars.last(days)

@@ -100,3 +100,17 @@ def test_falling_back_makes_a_25_hour_day(app, client, clock):
     start, end = month_period(2026, 10)
     # October in Berlin: 31 days + 1 hour = 44,700 minutes; monitored from 10-01 00:00 CEST to now.
     assert (end - start).total_seconds() / 60 == 44700
+
+
+def test_an_outage_of_the_last_seconds_colours_today_while_the_figures_stay_those_of_the_minute(spring, client,
+                                                                                               clock):
+    from statuspage.services.incidents.status import set_check_status
+
+    clock(T("2026-04-02 10:00:20"))
+    set_check_status(spring, "major_outage")
+    db.session.commit()
+    clock(T("2026-04-02 10:00:45"))
+    page = client.get("/").get_data(as_text=True)
+    assert s.from_index(page, "api").figure == "99.61%"  # as of 10:00, like every surface this minute
+    assert s.bars(page, "api")[-1] == ("ma", "Apr 2, 2026: Major Outage, 100.00% uptime")
+    assert s.from_badge(client.get("/badge/api/uptime.svg").get_data()).figure == "99.61%"
