@@ -69,14 +69,16 @@ def sla_group() -> None:
 
 @sla_group.command(
     "report",
-    help="Print the SLA report (uptime over each account's components, target, met/breached, downtime, "
-         "credit, incidents) on stdout. Dates are local days of the page's time zone, inclusive; without "
-         "dates: the current month.")
+    help="Print the SLA report on stdout: per account the period, monitored minutes and coverage, uptime "
+         "over its components (rounded down to two decimals), target, result (met, breached, or insufficient "
+         "data when coverage is below sla.min_coverage_percent), downtime by kind, maintenance excluded, credit "
+         "and the incidents that counted. --format text adds the formula and the rules. Dates are local days "
+         "of the page's time zone, inclusive; without dates: the current month.")
 @click.option("--from", "date_from", default=None, metavar="DATE", help="First day, e.g. 2026-03-01.")
 @click.option("--to", "date_to", default=None, metavar="DATE",
               help="Last day, inclusive (default: end of the --from month).")
 @click.option("--account", "account_ids", multiple=True, metavar="ID", help="Only this account (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "text"]), default="csv", show_default=True)
 @with_appcontext
 def sla_report_command(date_from: str | None, date_to: str | None, account_ids: tuple[str, ...], fmt: str) -> None:
     from .services.accounts.sla import SlaError, parse_period, sla_report
@@ -87,4 +89,5 @@ def sla_report_command(date_from: str | None, date_to: str | None, account_ids: 
     except SlaError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
-    click.echo(report.to_csv() if fmt == "csv" else report.to_json(), nl=fmt == "json")
+    body = {"csv": report.to_csv, "json": report.to_json, "text": report.to_text}[fmt]()
+    click.echo(body, nl=fmt == "json")

@@ -95,6 +95,7 @@ class ConfigDoc:
     accounts: list[AccountDef] | None  # None: the file says nothing about accounts, leave them alone
     sla_credits: list[dict[str, float]]
     cause_categories: list[dict[str, str]]
+    sla_min_coverage_percent: float = 90.0  # below it an SLA row says "insufficient data"
 
 
 def expand_env(value: Any, env: Mapping[str, str], path: str, errors: ErrorCollector) -> Any:
@@ -292,6 +293,13 @@ def parse_account(item: Any, path: str, component_ids: set[str] | None, errors: 
                       owner=owner, team=team, components=comps, contacts=contacts)
 
 
+def _parse_sla_coverage(data: Any, errors: ErrorCollector) -> float:
+    if not isinstance(data, dict) or data.get("min_coverage_percent") is None:
+        return 90.0
+    value = Fields(data, "sla", errors).number("min_coverage_percent", minimum=0, maximum=100)
+    return 90.0 if value is None else float(value)
+
+
 def _parse_sla(data: Any, errors: ErrorCollector) -> list[dict[str, float]]:
     if data is None:
         return []
@@ -299,7 +307,7 @@ def _parse_sla(data: Any, errors: ErrorCollector) -> list[dict[str, float]]:
         errors.add("sla", "must be a mapping")
         return []
     f = Fields(data, "sla", errors)
-    f.known({"credits"})
+    f.known({"credits", "min_coverage_percent"})
     ladder = []
     for i, rule in enumerate(f.listing("credits")):
         path = f"sla.credits[{i}]"
@@ -439,11 +447,12 @@ def parse_config(text: str, env: Mapping[str, str] | None = None) -> ConfigDoc:
                 seen.add(acc.id)
                 accounts.append(acc)
     sla = _parse_sla(raw.get("sla"), errors)
+    min_coverage = _parse_sla_coverage(raw.get("sla"), errors)
     causes = _parse_causes(top.listing("cause_categories"), errors)
     if errors.errors:
         raise ConfigFileError(errors.errors)
     return ConfigDoc(page=page, groups=groups, components=components, accounts=accounts,
-                     sla_credits=sla, cause_categories=causes)
+                     sla_credits=sla, cause_categories=causes, sla_min_coverage_percent=min_coverage)
 
 
 def load_config_file(path: str, env: Mapping[str, str] | None = None) -> ConfigDoc:

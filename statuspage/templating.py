@@ -33,18 +33,46 @@ def _render_markdown(text: str) -> str:
     return clean
 
 
-def local_time(value: dt.datetime | None, tz_name: str = "UTC", fmt: str = "%b %d, %Y %H:%M") -> str:
-    """A UTC datetime in the page's zone with its UTC offset, e.g. 'Mar 03, 2026 14:05 UTC+01:00'."""
-    if value is None:
-        return ""
+def _zone(tz: dt.tzinfo | str | None) -> dt.tzinfo:
+    if isinstance(tz, dt.tzinfo):
+        return tz
     try:
-        tz = zoneinfo.ZoneInfo(tz_name)
+        return zoneinfo.ZoneInfo(tz or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = dt.UTC
-    local = value.astimezone(tz)
+        return dt.UTC
+
+
+def zone_abbreviation(local: dt.datetime) -> str:
+    """'CET', 'CEST', 'UTC' — or 'UTC+05:30' where the zone has no lettered abbreviation."""
+    name = local.tzname() or ""
+    if name.isalpha():
+        return name
     offset = local.strftime("%z")
-    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("+0000", "") else "UTC"
-    return f"{local.strftime(fmt)} {offset}"
+    return f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("+0000", "") else "UTC"
+
+
+def zone_label(tz: dt.tzinfo | str | None, year: int | None = None) -> str:
+    """The zone as people read it: 'Europe/Berlin (CET/CEST)', 'UTC'."""
+    zone = _zone(tz)
+    key = getattr(zone, "key", "UTC")
+    year = year or dt.date.today().year
+    names = list(dict.fromkeys(zone_abbreviation(dt.datetime(year, m, 1, 12, tzinfo=zone)) for m in (1, 7)))
+    abbreviations = "/".join(names)
+    return key if abbreviations == key else f"{key} ({abbreviations})"
+
+
+def local_time(value: dt.datetime | str | None, tz_name: dt.tzinfo | str | None = "UTC",
+               fmt: str = "%b %d, %Y %H:%M") -> str:
+    """A UTC datetime (or ISO 8601 text) in the page's zone with the zone's abbreviation at that instant,
+    e.g. 'Mar 03, 2026 14:05 CET' — the one way every time a person reads is written."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    local = value.astimezone(_zone(tz_name))
+    return f"{local.strftime(fmt)} {zone_abbreviation(local)}"
 
 
 def format_money(value, currency: str) -> str:
@@ -59,4 +87,5 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     # Seconds as the config file writes them: 30s, 5m, 24h, 1h30m.
     app.jinja_env.filters["duration"] = lambda seconds: format_duration(float(seconds or 0), max_units=2)
+    app.jinja_env.filters["zone_label"] = zone_label
     app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS

@@ -31,7 +31,7 @@ from .incidents import (
     UpdateTemplate,
 )
 from .outbox import OutboxMessage
-from .site import IdempotencyKey, Page, RateLimitCounter, SiteVersion, WorkerHeartbeat
+from .site import IdempotencyKey, MonitoringGap, Page, RateLimitCounter, SiteVersion, WorkerHeartbeat
 from .subscribers import Subscriber, SubscriberComponent
 from .users import ApiToken, User
 
@@ -40,7 +40,7 @@ __all__ = [
     "ActionItem", "ApiToken", "AuditLog", "CAUSE_CATEGORIES", "COMPONENT_STATUSES", "Check", "CheckResult",
     "CheckRollup", "Component", "ComponentGroup", "ComponentStatusInterval", "ComponentUptimeDay",
     "IMPACTS", "INCIDENT_STATUSES", "IdempotencyKey", "Incident", "IncidentCheck", "IncidentComponent",
-    "IncidentUpdate", "IncidentUpdateComponent", "MAINTENANCE_STATUSES", "OutboxMessage", "Page",
+    "IncidentUpdate", "IncidentUpdateComponent", "MAINTENANCE_STATUSES", "MonitoringGap", "OutboxMessage", "Page",
     "Postmortem", "ROLES", "RateLimitCounter", "STATUS_SEVERITY", "SiteVersion", "Subscriber", "SubscriberComponent",
     "UpdateTemplate", "User", "WorkerHeartbeat",
 ]

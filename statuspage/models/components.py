@@ -74,13 +74,15 @@ class ComponentStatusInterval(db.Model):
 
 
 class ComponentUptimeDay(db.Model):
-    """Daily rollup of a component's status intervals (seconds per status, in UTC days)."""
+    """Daily rollup of a component's monitored time (seconds per status) in one local day of the page's
+    time zone (``time_zone``: rows of another zone are stale and never read)."""
 
     __tablename__ = "component_uptime_day"
     __table_args__ = (UniqueConstraint("component_id", "day"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     component_id: Mapped[int] = mapped_column(ForeignKey("component.id", ondelete="CASCADE"), nullable=False)
     day: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     major_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     partial_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     degraded_seconds: Mapped[float] = mapped_column(Float, default=0.0)

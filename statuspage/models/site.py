@@ -88,3 +88,18 @@ class WorkerHeartbeat(db.Model):
     # start lag p50/p99, saturation, errors by kind — for /metrics, /healthz/monitoring and the console.
     stats: Mapped[dict | None] = mapped_column(JSON)
     stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class MonitoringGap(db.Model):
+    """A stretch of time when no worker ran checks for longer than the staleness threshold.
+
+    Components with checks were not monitored then: uptime leaves the time out of its denominator and
+    says so. Written by the first worker that runs checks again (``services.monitoring_gaps``); a gap
+    still going on is derived from the heartbeats at read time.
+    """
+
+    __tablename__ = "monitoring_gap"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, unique=True)
+    ended_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

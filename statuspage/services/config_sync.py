@@ -67,6 +67,7 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
     page = get_page()
     settings = dict(page.settings or {})
     new_settings = {**settings, "currency": doc.page.currency, "sla_credits": doc.sla_credits,
+                    "sla_min_coverage_percent": doc.sla_min_coverage_percent,
                     "cause_categories": doc.cause_categories}
     page_changes = assign_changes(page, {
         "name": doc.page.name, "url": doc.page.url, "time_zone": doc.page.time_zone,
@@ -122,8 +123,8 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
         if comp is None:
             comp = Component(slug=cdef.id, status="operational", status_source="check",
                              check_status="operational", **values)
-            if comp.start_date is None:
-                comp.start_date = now.date()
+            if comp.start_date is None:  # a local date of the page's zone, like every date people read
+                comp.start_date = now.astimezone(page.tz).date()
             db.session.add(comp)
             db.session.flush()
             components[cdef.id] = comp

@@ -15,11 +15,13 @@ import logging
 import os
 import socket
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from ..db import utcnow
 from ..extensions import db
 from ..models import Check, OutboxMessage, WorkerHeartbeat
+from .monitoring_gaps import record_checks_ran
 
 log = logging.getLogger("statuspage.recovery")
 
@@ -80,8 +82,11 @@ def reap_dead_local_workers(my_id: str, now: dt.datetime | None = None) -> list[
 def record_heartbeat(worker_id: str, *, checks_run: int, last_checks_at: dt.datetime | None,
                      now: dt.datetime | None = None, stats: dict | None = None) -> None:
     """A worker is alive (and how far its checks got, with its check loop's figures ``stats``); the first
-    beat registers it. Commits."""
+    beat registers it, and a beat after a stretch without checks records that monitoring gap
+    (services.monitoring_gaps). Commits."""
     now = now or utcnow()
+    # Before storing its time: if nobody ran checks for a while, that stretch was not monitored.
+    record_checks_ran(last_checks_at, current_app.extensions["statuspage.settings"].monitoring_stale_after)
     result = db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == worker_id)
                                 .values(last_seen_at=now, stopped_at=None, checks_run=checks_run,
                                         last_checks_at=last_checks_at, stats=stats))

@@ -12,12 +12,12 @@ import datetime as dt
 
 from flask import Blueprint, abort, make_response, render_template
 
-from ..db import utcnow
 from ..services.accounts import private_links as svc
-from ..services.accounts.sla import formula_text, parse_period, sla_report
+from ..services.accounts.sla import formula_text, parse_period, rules_text, sla_report
 from ..services.page import get_page
 from ..services.site import public as ps
-from ..services.uptime import BAR_DAYS, Weights, format_percent, uptime_bars
+from ..services.uptime import BAR_DAYS, Weights, uptime_clock
+from .public import component_rows
 
 bp = Blueprint("account_view", __name__)
 
@@ -36,8 +36,6 @@ def _private(body: str, status: int = 200):
 
 @bp.get("/a/<token>")
 def view(token: str):
-    from .public import _day_incident_names, bars_html
-
     try:
         acc = svc.account_from_view_token(token)
     except svc.LinkRevoked:
@@ -45,24 +43,23 @@ def view(token: str):
     if acc is None:
         abort(404)
     page = get_page()
-    now = utcnow()
+    now = uptime_clock()
     weights = Weights.from_page()
     components = sorted((ac.component for ac in acc.components if ac.component.archived_at is None),
                         key=lambda c: (c.position, c.id))
-    bars = uptime_bars(components, now, weights=weights)
-    names = _day_incident_names(components, now.date() - dt.timedelta(days=BAR_DAYS - 1), now) if components else {}
-    rows = {c.id: {"bars": bars_html(c, bars[c.id], names, labelled=True), "uptime": format_percent(bars[c.id].uptime(weights))}
-            for c in components}
+    rows = component_rows(components, now, weights, page.tz, labelled=True)
     start, end = parse_period(None, None, now=now)
-    sla = sla_report(start, end, accounts=[acc.external_id], now=now).row(acc.external_id)
+    report = sla_report(start, end, accounts=[acc.external_id], now=now)
+    sla = report.row(acc.external_id)
     incidents = sorted(ps.incidents_overlapping(now - dt.timedelta(days=BAR_DAYS), now + dt.timedelta(days=1),
                                                 [c.id for c in components]),
                        key=lambda i: ps.incident_time(i), reverse=True)
     open_incidents = [i for i in incidents if i.resolved_at is None]
     status = max((c.status for c in components), key=lambda s: ps.severity(s), default="operational")
+    month = start.astimezone(page.tz).strftime("%B %Y")
     body = render_template(
         "public/account.html", page=page, account=acc, components=components, rows=rows, sla=sla,
-        month=start.astimezone(get_page().tz).strftime("%B %Y"), incidents=incidents, open_incidents=open_incidents,
-        overall=status, bar_days=BAR_DAYS, formula=formula_text(weights), latest_update=ps.latest_public_update,
-        impact_labels=ps.IMPACT_LABELS, format_percent=format_percent)
+        month=month, incidents=incidents, open_incidents=open_incidents, overall=status, bar_days=BAR_DAYS,
+        formula=formula_text(weights), rules=rules_text(report.min_coverage, report.ladder, credits=False),
+        latest_update=ps.latest_public_update, impact_labels=ps.IMPACT_LABELS, as_of=now)
     return _private(body)

@@ -21,17 +21,10 @@ from ..services.accounts import outreach as outreach_svc
 from ..services.accounts import private_links
 from ..services.accounts import records as records_svc
 from ..services.accounts import watches as watches_svc
-from ..services.accounts.sla import (
-    SlaError,
-    at_risk_accounts,
-    formula_text,
-    parse_period,
-    sla_report,
-)
+from ..services.accounts.sla import SlaError, at_risk_accounts, parse_period, sla_report
 from ..services.notifications.account_mail import send_postmortem_to_accounts
 from ..services.page import currency as page_currency
 from ..services.page import get_page
-from ..services.uptime import Weights
 from ..templating import format_money
 from .authz import EVERYONE, current_actor, require_role, safe_next
 
@@ -387,5 +380,6 @@ def sla():
         "admin/sla.html", page=get_page(), report=report, error=error, months=_month_choices(now),
         month=month, date_from=start.astimezone(tz).date().isoformat(),
         date_to=(end.astimezone(tz) - dt.timedelta(seconds=1)).date().isoformat(), at_risk=risk,
-        formula=formula_text(Weights.from_page()), query=request.query_string.decode(),
-        breached=sum(1 for r in report.rows if r.breached))
+        formula=report.formula, rules=report.rules, query=request.query_string.decode(),
+        breached=sum(1 for r in report.rows if r.breached),
+        insufficient=sum(1 for r in report.rows if r.verdict == "insufficient_data"))

@@ -21,11 +21,10 @@ from flask import Blueprint, Response, abort
 from icalendar import Calendar, Event
 from markupsafe import escape
 
-from ..db import utcnow
 from ..models import Incident
 from ..services.page import get_page
 from ..services.site import public as ps
-from ..services.uptime import Weights, format_percent, uptime_bars
+from ..services.uptime import BAR_DAYS, Weights, uptime_bars, uptime_clock
 from ..templating import local_time, render_markdown
 from ..text import xml_safe
 from .api_v2 import public_base_url
@@ -169,11 +168,11 @@ def _text_width(text: str) -> int:
     return int(sum(7.5 if ch in "mwMW%" else 4 if ch in "il.,:;| " else 6.6 for ch in text)) + 10
 
 
-def badge_svg(label: str, value: str, color: str) -> str:
-    """A flat shields-style badge with a <title> and an accessible name."""
+def badge_svg(label: str, value: str, color: str, title: str | None = None) -> str:
+    """A flat shields-style badge with a <title> and an accessible name (``title`` when given)."""
     lw, vw = _text_width(label), _text_width(value)
     total = lw + vw
-    name = html.escape(f"{label}: {value}")
+    name = html.escape(title or f"{label}: {value}")
     label_e, value_e = html.escape(label), html.escape(value)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" aria-label="{name}">'
@@ -206,8 +205,8 @@ def badge_uptime(slug: str):
     if comp is None:
         abort(404)
     weights = Weights.from_page()
-    figures = uptime_bars([comp], utcnow(), weights=weights)[comp.id]
-    up = figures.uptime(weights)
+    total = uptime_bars([comp], uptime_clock(), weights=weights)[comp.id].total
+    up = total.fraction
     if up is None:
         color = BADGE_COLORS[None]
     elif up >= 0.999:
@@ -216,4 +215,11 @@ def badge_uptime(slug: str):
         color = BADGE_COLORS["degraded_performance"]
     else:
         color = BADGE_COLORS["major_outage"]
-    return _svg(badge_svg(xml_safe(f"{comp.name} uptime 90d"), format_percent(up), color))
+    # The same figure as the trust page; the label says what it covers when that is not all 90 days.
+    if total.fully_covered or total.first_monitored is None:
+        span = f"{BAR_DAYS}d"
+    else:
+        local = total.first_monitored.astimezone(get_page().tz)
+        span = f"since {local.strftime('%b')} {local.day}"
+    return _svg(badge_svg(xml_safe(f"{comp.name} uptime {span}"), total.text, color,
+                          title=xml_safe(f"{comp.name}: {total.sentence(f'the past {BAR_DAYS} days')}")))

@@ -22,7 +22,20 @@ from ..models.constants import STATUS_LABELS, worst_status
 from ..services.monitoring.latency import latency_series, timed_check_ids
 from ..services.page import get_page
 from ..services.site import public as ps
-from ..services.uptime import BAR_DAYS, Weights, format_percent, uptime_bars
+from ..services.uptime import (
+    BAR_DAYS,
+    COVERAGE_TEXT,
+    ROUNDING_TEXT,
+    ComponentBars,
+    Weights,
+    day_bounds,
+    format_duration,
+    format_ratio,
+    uptime_bars,
+    uptime_clock,
+    uptime_formula,
+)
+from ..templating import zone_label
 from .charts import latency_context
 from .public_cache import public_cached
 from .query import ascii_int
@@ -35,22 +48,18 @@ HISTORY_MONTHS_PER_PAGE = 3
 HISTORY_MAX_PAGES = 120
 
 
-def _weights_text(weights: Weights) -> str:
-    degraded = (f" + {weights.degraded:g} × degraded-performance minutes" if weights.degraded
-                else "")
-    degraded_note = "" if weights.degraded else " Degraded performance counts as up."
-    return (f"Uptime = 1 − (major-outage minutes + {weights.partial:g} × partial-outage minutes{degraded}) "
-            f"÷ minutes in the period. Scheduled maintenance is excluded from the period.{degraded_note} "
-            f"Each bar is one day (UTC); its colour is the worst status that day.")
+def _weights_text(weights: Weights, tz: dt.tzinfo) -> str:
+    return (f"{uptime_formula(weights)} {COVERAGE_TEXT} Each bar is one day in {zone_label(tz)}; its colour is the "
+            f"worst status that day, grey when nothing was monitored. {ROUNDING_TEXT}")
 
 
-def _day_incident_names(components: list[Component], first_day: dt.date, now: dt.datetime
+def _day_incident_names(components: list[Component], first_day: dt.date, now: dt.datetime, tz: dt.tzinfo
                         ) -> dict[tuple[int, dt.date], list[str]]:
-    """(component id, UTC day) → names of published incidents affecting it that day.
+    """(component id, local day) → names of published incidents affecting it that day.
 
     A lean column query (no ORM objects): this runs on every cache-miss render of the trust page.
     """
-    start = dt.datetime.combine(first_day, dt.time(), dt.UTC)
+    start = day_bounds(first_day, tz)[0]
     out: dict[tuple[int, dt.date], list[str]] = defaultdict(list)
     ids = [c.id for c in components]
     if not ids:
@@ -66,7 +75,7 @@ def _day_incident_names(components: list[Component], first_day: dt.date, now: dt
         began = _as_utc(began_raw)
         began = max(began, start)
         ended = resolved_at or now
-        day, last = began.date(), max(ended, began).date()
+        day, last = began.astimezone(tz).date(), max(ended, began).astimezone(tz).date()
         while day <= last:
             out[(cid, day)].append(name)
             day += dt.timedelta(days=1)
@@ -80,24 +89,34 @@ def _as_utc(value) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def day_labels(comp: Component, bars, names: dict[tuple[int, dt.date], list[str]]) -> list[tuple[str, str, str]]:
-    """Per day of the bars, oldest first: (bar class, date, what the day was: status, uptime, incidents)."""
+def day_labels(comp: Component, bars: ComponentBars, names: dict[tuple[int, dt.date], list[str]]
+               ) -> list[tuple[str, str, str]]:
+    """Per day of the bars, oldest first: (bar class, date, what the day was: status, uptime, whether it
+    was monitored — a day without monitored time is grey and says "no data" — and its incidents)."""
     out = []
+    weights = bars.total.weights
+    cid = comp.id
     for bar in bars.days:
         date_text = _date_text(bar.day)
-        if bar.status is None:
-            text = "no data"
+        figures = bar.figures
+        status = bar.status
+        if status is None or figures is None:
+            text = "no data (not monitored)"
         else:
-            incidents = names.get((comp.id, bar.day))
+            incidents = names.get((cid, bar.day))
             inc_text = "; incidents: " + "; ".join(dict.fromkeys(incidents)) if incidents else ""
-            text = f"{_STATUS_WORD[bar.status]}, {_percent(bar.uptime)} uptime{inc_text}"
-        out.append((BAR_CLASS[bar.status], date_text, text))
+            tracked = figures.tracked_seconds
+            part = (f" (monitored {format_duration(tracked)} of the day)" if tracked < bar.length_seconds - 1
+                    else "")
+            text = f"{_STATUS_WORD[status]}, {format_ratio(figures.ratio(weights))} uptime{part}{inc_text}"
+        out.append((BAR_CLASS[status], date_text, text))
     return out
 
 
-def bars_html(comp: Component, bars, names: dict[tuple[int, dt.date], list[str]], *, labelled: bool = False
-              ) -> Markup:
-    """One element per day; its ``data-label`` (the hover tooltip) says date, status, uptime, incidents.
+def bars_html(comp: Component, bars: ComponentBars, names: dict[tuple[int, dt.date], list[str]], *,
+              labelled: bool = False) -> Markup:
+    """One element per day; its ``data-label`` (the hover tooltip) says date, status, uptime, coverage,
+    incidents.
 
     The days are not tab stops: on the trust page the whole strip is one link to the component's
     day-by-day table, so a keyboard user passes a component's bars with one Tab. ``labelled`` (where
@@ -120,17 +139,22 @@ def _date_text(day: dt.date) -> str:
     return f"{day.strftime('%b')} {day.day}, {day.year}"
 
 
-@functools.lru_cache(maxsize=4096)
-def _percent(value: float | None) -> str:
-    return format_percent(value)
+WINDOW = f"the past {BAR_DAYS} days"
 
 
-def _component_rows(components: list[Component], now: dt.datetime, weights: Weights) -> dict[int, dict]:
-    bars = uptime_bars(components, now, weights=weights)
-    first_day = now.date() - dt.timedelta(days=BAR_DAYS - 1)
-    names = _day_incident_names(components, first_day, now)
-    return {c.id: {"bars": bars_html(c, bars[c.id], names),
-                   "uptime": format_percent(bars[c.id].uptime(weights))} for c in components}
+def component_rows(components: list[Component], now: dt.datetime, weights: Weights, tz: dt.tzinfo, *,
+                   labelled: bool = False) -> dict[int, dict]:
+    """Per component: its bars (HTML), its uptime over the bars' window and what that figure covers.
+
+    The trust page and the private account view both render these, from the one uptime computation.
+    """
+    latest = utcnow()  # today's bar shows a change of the last seconds; the figures stay those of `now`
+    bars = uptime_bars(components, now, weights=weights, latest=latest)
+    first_day = bars[components[0].id].days[0].day if components else now.date()
+    names = _day_incident_names(components, first_day, max(now, latest), tz)
+    return {c.id: {"bars": bars_html(c, bars[c.id], names, labelled=labelled), "uptime": bars[c.id].total.text,
+                   "span": bars[c.id].total.span(WINDOW), "sentence": bars[c.id].total.sentence(WINDOW),
+                   "full": bars[c.id].total.fully_covered} for c in components}
 
 
 def _past_days(now: dt.datetime, tz: dt.tzinfo, days: int = 14) -> list[tuple[dt.date, list[Incident]]]:
@@ -150,7 +174,7 @@ def _past_days(now: dt.datetime, tz: dt.tzinfo, days: int = 14) -> list[tuple[dt
 @public_cached(time_sensitive=True)
 def index():
     page = get_page()
-    now = utcnow()
+    now = uptime_clock()
     weights = Weights.from_page()
     tz = page.tz
     components = ps.visible_components(ps.public_components())
@@ -161,10 +185,10 @@ def index():
     return render_template(
         "public/index.html", page=page, overall=overall, groups=groups,
         group_status={g.id: worst_status(c.status for c in comps) for g, comps in groups if g is not None},
-        rows=_component_rows(components, now, weights), unresolved=unresolved, active=active,
+        rows=component_rows(components, now, weights, tz), unresolved=unresolved, active=active,
         upcoming=ps.upcoming_maintenance(), past_days=_past_days(now, tz), today=now.astimezone(tz).date(),
-        formula=_weights_text(weights), latest_update=ps.latest_public_update, bar_days=BAR_DAYS,
-        impact_labels=ps.IMPACT_LABELS)
+        formula=_weights_text(weights, tz), latest_update=ps.latest_public_update, bar_days=BAR_DAYS,
+        impact_labels=ps.IMPACT_LABELS, as_of=now)
 
 
 def _month_start(year: int, month: int, tz: dt.tzinfo) -> dt.datetime:
@@ -227,20 +251,22 @@ def component(slug: str):
     comp = ps.get_public_component(slug)
     if comp is None:
         abort(404)
-    now = utcnow()
+    now = uptime_clock()
     weights = Weights.from_page()
-    bars = uptime_bars([comp], now, weights=weights)[comp.id]
-    names = _day_incident_names([comp], bars.days[0].day, now)
+    tz = page.tz
+    latest = utcnow()
+    bars = uptime_bars([comp], now, weights=weights, latest=latest)[comp.id]
+    names = _day_incident_names([comp], bars.days[0].day, max(now, latest), tz)
     windows = []
-    for days in (7, 30, 90):
-        figures = uptime_bars([comp], now, days=days, weights=weights)[comp.id]
-        windows.append((days, format_percent(figures.uptime(weights))))
-    start = now - dt.timedelta(days=BAR_DAYS)
-    incidents = ps.incidents_between(start, now + dt.timedelta(days=1), component_id=comp.id)
+    for days in (7, 30, BAR_DAYS):
+        figure = bars.last(days)
+        windows.append((days, figure.text, figure.span(f"the past {days} days")))
+    incidents = ps.incidents_between(bars.total.start, now + dt.timedelta(days=1), component_id=comp.id)
     timed = timed_check_ids(comp.id)  # nothing measures a component without such checks: no chart
     charts = latency_context(latency_series(timed, now), key=comp.slug, tz_name=page.time_zone,
                              subject=comp.name) if timed else None
     return render_template("public/component.html", page=page, component=comp, charts=charts,
-                           bars=bars_html(comp, bars, names), days=list(reversed(day_labels(comp, bars, names))), uptime=format_percent(bars.uptime(weights)),
-                           windows=windows, incidents=incidents, formula=_weights_text(weights),
-                           bar_days=BAR_DAYS, impact_labels=ps.IMPACT_LABELS)
+                           bars=bars_html(comp, bars, names), days=list(reversed(day_labels(comp, bars, names))),
+                           uptime=bars.total.text, sentence=bars.total.sentence(WINDOW), windows=windows,
+                           incidents=incidents, formula=_weights_text(weights, tz), bar_days=BAR_DAYS,
+                           impact_labels=ps.IMPACT_LABELS, as_of=now)

@@ -78,8 +78,8 @@ def test_a_viewer_does_not_see_the_private_link(s, client):
 def test_sla_page_with_period_picker_exports_and_at_risk(s, client):
     login(client, f.user("viewer", "vera@acme.test"))
     html = client.get("/admin/sla?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
-    assert "99.745%" in html and "breached" in html and "Uptime = 1 −" in html
-    assert "below 99% → 25%" in html
+    assert "99.74%" in html and "breached" in html and "Uptime = 1 −" in html
+    assert "below 99% → 25%" in html and "coverage is at least 90%" in html
     csv_resp = client.get("/admin/sla?from=2026-03-01&to=2026-03-31&format=csv")
     assert csv_resp.mimetype == "text/csv" and "G-1,Globex" in csv_resp.get_data(as_text=True)
     assert 'filename="sla_2026-03-01_2026-03-31.csv"' in csv_resp.headers["Content-Disposition"]

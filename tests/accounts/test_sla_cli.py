@@ -15,7 +15,9 @@ def test_sla_report_csv_and_json_on_stdout(app, runner):
     assert [r["account"] for r in rows] == ["U-3", "G-1", "I-2", "H-4", "N-5"]
     globex = rows[1]
     assert (globex["uptime_percent"], globex["met"], globex["credit_percent"], globex["incident_count"]) == (
-        "99.7446", "no", "10", "3")
+        "99.74", "no", "10", "3")
+    assert (globex["period_minutes"], globex["monitored_minutes"], globex["coverage_percent"], globex["result"]) == (
+        "44640.00", "44640.00", "100.00", "breached")
     one = runner.invoke(args=["sla", "report", "--from", "2026-03-01", "--account", "I-2", "--format", "json"])
     data = json.loads(one.output)
     assert [a["account"] for a in data["accounts"]] == ["I-2"] and data["accounts"][0]["breached"] is True

@@ -6,6 +6,7 @@ left out of the period, only when all of them are under maintenance).
 """
 
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
@@ -34,24 +35,34 @@ def test_it_computes_each_accounts_march_uptime_exactly(s):
     report = march()
     # Globex api+db: 60 major (A) + 0.3 × (120 partial (B) + 60 partial (C)) = 114; db's maintenance
     # 22:00–24:00 on the 31st is not excluded because api was up then.
-    assert report.row("G-1").uptime_percent == pytest.approx(100 * (1 - 114 / MARCH))
-    assert report.row("G-1").downtime_minutes == pytest.approx(114)
+    g = report.row("G-1")
+    assert g.uptime.exact == 1 - Fraction(114, MARCH)   # 99.74462…%
+    assert g.uptime_percent == 99.74 and g.uptime_text == "99.74%"  # rounded down, as every surface shows it
+    assert g.downtime_minutes == pytest.approx(114)
     # Umbrella api+db+web: 60 (A) + 0.3×120 (B) + C: 12:00–12:30 major (30) then 12:30–13:15 partial (45).
-    assert report.row("U-3").uptime_percent == pytest.approx(100 * (1 - (60 + 30 + 0.3 * 165) / MARCH))
-    assert report.row("I-2").uptime_percent == pytest.approx(100 * (1 - 30 / MARCH))
-    assert report.row("H-4").uptime_percent == pytest.approx(100.0)
+    assert report.row("U-3").uptime.exact == 1 - (90 + Fraction(3, 10) * 165) / MARCH  # 99.68750…%
+    assert report.row("U-3").uptime_percent == 99.68
+    assert report.row("I-2").uptime.exact == 1 - Fraction(30, MARCH)  # 99.93279…%
+    assert report.row("I-2").uptime_percent == 99.93
+    assert report.row("H-4").uptime_percent == 100.0
     # Nakatomi uses db only: its 120 maintenance minutes in March leave the period.
-    assert report.row("N-5").uptime_percent == pytest.approx(100 * (1 - 36 / (MARCH - 120)))
-    assert report.row("N-5").to_dict()["maintenance_minutes"] == 120
+    n = report.row("N-5")
+    assert n.uptime.exact == 1 - Fraction(36, MARCH - 120) and n.uptime_percent == 99.91  # 99.91913…%
+    d = n.to_dict()
+    assert (d["maintenance_minutes"], d["monitored_minutes"], d["counted_minutes"]) == (120, MARCH, MARCH - 120)
+    assert d["period"] == {"from": "2026-03-01T00:00:00+00:00", "to": "2026-04-01T00:00:00+00:00",
+                           "minutes": MARCH, "complete": True}
+    assert d["coverage_percent"] == 100.0
+    assert (d["major_outage_minutes"], d["partial_outage_minutes"], d["degraded_performance_minutes"]) == (0, 120, 0)
 
 
 def test_it_decides_breaches_and_credits_from_the_ladder(s):
     report = march()
     got = {r.external_id: (r.met, r.credit_percent) for r in report.rows}
     assert got == {
-        "G-1": (False, 10.0),   # 99.7446 % < 99.9 target; first rule below it: < 99.9 → 10 %
-        "U-3": (True, 0.0),     # 99.6875 % ≥ 99.0
-        "I-2": (False, 0.0),    # 99.9328 % < 99.95 target, but no rule of the ladder is above it
+        "G-1": (False, 10.0),   # 99.74 % < 99.9 target; first rule below it: < 99.9 → 10 %
+        "U-3": (True, 0.0),     # 99.68 % ≥ 99.0
+        "I-2": (False, 0.0),    # 99.93 % < 99.95 target, but no rule of the ladder is above it
         "H-4": (True, 0.0),
         "N-5": (None, 0.0),     # no target, no SLA
     }
@@ -71,7 +82,7 @@ def test_the_maintenance_window_is_split_at_the_month_boundary(s):
     april = sla_report(start, end, now=NOW)
     row = april.row("N-5")
     assert row.to_dict()["maintenance_minutes"] == 120  # 00:00–02:00 on April 1st
-    assert row.to_dict()["period_minutes"] == 30 * 1440 - 120
+    assert row.to_dict()["counted_minutes"] == 30 * 1440 - 120
     assert row.uptime_percent == pytest.approx(100.0)
     assert april.row("G-1").incidents == []
 

@@ -145,15 +145,25 @@ def test_an_unknown_api_path_is_a_json_404(client):
     (["under_maintenance"], [], True, ("maintenance", "Service Under Maintenance")),
     ([], ["minor"], True, ("minor", "Minor Service Outage")),
     ([], ["critical"], False, ("critical", "Major System Outage")),
+    ([], [("critical", "identified")], False, ("critical", "Major System Outage")),
     ([], ["none"], False, ("none", "All Systems Operational")),
+    # A fix is in place: the headline follows the components, not the incident's impact.
+    (["operational"], [("major", "monitoring")], False, ("none", "All Systems Operational")),
+    (["partial_outage"], [("critical", "monitoring")], False, ("major", "Partial System Outage")),
+    ([], [("critical", "monitoring"), ("minor", "investigating")], False, ("minor", "Minor Service Outage")),
 ], ids=["all-up", "degraded", "partial", "major", "maintenance", "incident-beats-maintenance",
-        "critical-incident", "no-impact-incident"])
+        "critical-incident", "critical-identified", "no-impact-incident", "monitoring-all-operational",
+        "monitoring-component-still-partial", "monitoring-and-investigating"])
 def test_the_overall_indicator_is_derived_like_statuspage(app, statuses, impacts, maintenance, expected):
     from types import SimpleNamespace
 
-    from statuspage.services.site.public import overall_status
+    from statuspage.services.site.public import INDICATOR_DESCRIPTIONS, overall_status
 
     comps = [SimpleNamespace(status=s) for s in statuses]
-    incs = [SimpleNamespace(effective_impact=i) for i in impacts]
+    incs = [SimpleNamespace(effective_impact=i[0], status=i[1], name=f"incident {n}") if isinstance(i, tuple)
+            else SimpleNamespace(effective_impact=i, status="investigating", name=f"incident {n}")
+            for n, i in enumerate(impacts)]
     result = overall_status(comps, incs, [object()] if maintenance else [])
     assert (result.indicator, result.description) == expected
+    assert result.indicator in INDICATORS and result.description in INDICATOR_DESCRIPTIONS.values()
+    assert result.monitoring == tuple(i.name for i in incs if i.status == "monitoring")

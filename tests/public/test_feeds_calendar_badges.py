@@ -1,6 +1,8 @@
 """RSS/Atom feeds (feedparser, no bozo), the maintenance calendar and SVG badges."""
 
+import datetime as dt
 import xml.etree.ElementTree as ET
+from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
@@ -61,7 +63,11 @@ def test_the_status_badge_is_an_accessible_svg(site, client):
     assert svg.find("{http://www.w3.org/2000/svg}title").text == "Public API: partial outage"
 
 
-def test_the_uptime_badge_shows_the_90_day_percentage(site, client):
+def test_the_uptime_badge_shows_the_percentage_and_what_it_covers(site, client):
     svg = ET.fromstring(client.get("/badge/cdn/uptime.svg").get_data())
-    assert svg.get("aria-label") == "CDN uptime 90d: 100.00%"
+    # CDN is monitored since 30 days ago: the badge does not claim 90 days.
+    assert svg.get("aria-label") == "CDN: 100.00% uptime over the 30 days since monitoring began"
+    texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    began = (site.now - dt.timedelta(days=30)).astimezone(ZoneInfo("Europe/Berlin"))
+    assert texts == [f"CDN uptime since {began:%b} {began.day}", "100.00%"]
     assert client.get("/badge/backups/uptime.svg").status_code == 404

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 from statuspage.extensions import db
 from statuspage.services.incidents.status import set_check_status
@@ -36,20 +37,22 @@ def test_each_component_has_90_day_bars_with_labels_behind_one_tab_stop(site, cl
     # The strip is one link to the day-by-day table; no day is a tab stop of its own.
     assert 'tabindex' not in block
     strip = re.search(r'<a class="bars" href="/components/api#day-by-day" aria-label="([^"]+)">', block)
-    assert strip and strip.group(1).startswith("Public API: ") and "uptime over the past 90 days" in strip.group(1)
-    today = site.now.date()
+    assert strip and strip.group(1).startswith("Public API: ") and "uptime" in strip.group(1)
+    today = site.now.astimezone(ZoneInfo("Europe/Berlin")).date()  # bars are local days of the page's zone
     last_class, last_label = bars[-1]
     assert last_class == "pa"  # partial outage today
     assert last_label.startswith(f"{today.strftime('%b')} {today.day}, {today.year}: Partial Outage")
     assert "API errors" in last_label  # that day's incidents
-    assert bars[0] == ("nd", bars[0][1]) and bars[0][1].endswith("no data")  # before the component existed
+    assert bars[0] == ("nd", bars[0][1]) and bars[0][1].endswith("no data (not monitored)")  # before it existed
     assert "uptime" in block and "%" in block
 
 
 def test_the_uptime_formula_is_stated(site, client):
     page = html(client)
-    assert "Uptime = 1 − (major-outage minutes + 0.3 × partial-outage minutes)" in page
-    assert "maintenance is excluded" in page
+    assert ("Uptime = 1 − (major-outage minutes + 0.3 × partial-outage minutes) ÷ (monitored minutes − "
+            "scheduled-maintenance minutes)") in page
+    assert "Only monitored time counts" in page and "rounded down to two decimals" in page
+    assert "Each bar is one day in Europe/Berlin (CET/CEST)" in page
 
 
 def test_it_shows_active_and_upcoming_maintenance_but_not_cancelled(site, client):
@@ -67,10 +70,10 @@ def test_past_incidents_cover_14_days_with_no_incidents_days(site, client):
     assert "No incidents reported." in past
 
 
-def test_times_are_in_the_page_time_zone_with_offset(site, client):
+def test_times_are_in_the_page_time_zone_with_its_abbreviation(site, client):
     page = html(client)
-    assert re.search(r"UTC\+0[12]:00", page)
-    assert "Times shown in Europe/Berlin" in page
+    assert re.search(r"\d\d:\d\d CES?T<", page) and "UTC+" not in page
+    assert "Times shown in Europe/Berlin (CET/CEST)" in page
 
 
 def test_all_systems_operational_when_nothing_is_wrong(app, client):

@@ -18,8 +18,8 @@ def test_a_minute_is_down_if_any_component_is_down_weighted_by_the_worst(app):
     report = component_uptime([a.id, b.id], T("2026-03-02 00:00"), T("2026-03-03 00:00"),
                               now=T("2026-03-05 00:00"), weights=W)
     # 10:00–11:00 major (worst of major and partial), 11:00–12:00 partial.
-    assert report.combined.major_seconds == 3600
-    assert report.combined.partial_seconds == 3600
+    assert report.combined.figures.major_seconds == 3600
+    assert report.combined.figures.partial_seconds == 3600
     assert report.uptime() == pytest.approx(1 - (60 + 0.3 * 60) / DAY)
     assert report.uptime(a.id) == pytest.approx(1 - 60 / DAY)
     assert report.uptime(b.id) == pytest.approx(1 - 0.3 * 90 / DAY)
@@ -34,7 +34,7 @@ def test_maintenance_is_excluded_only_when_every_component_is_in_it(app):
     report = component_uptime([a.id, b.id], T("2026-03-02 00:00"), T("2026-03-03 00:00"),
                               now=T("2026-03-05 00:00"), weights=W)
     # 13:00–14:00: A in maintenance, B up → counts as up; 14:00–15:00 both → excluded.
-    assert report.combined.maintenance_seconds == 3600
+    assert report.combined.figures.maintenance_seconds == 3600
     assert report.uptime() == pytest.approx(1 - 30 / (DAY - 60))
 
 
@@ -45,7 +45,7 @@ def test_a_component_that_did_not_exist_yet_does_not_dilute_the_combined_figure(
     timeline(b, ("2026-03-02 12:00", "operational"), end="2026-03-03 00:00")
     report = component_uptime([a.id, b.id], T("2026-03-02 00:00"), T("2026-03-03 00:00"),
                               now=T("2026-03-05 00:00"), weights=W)
-    assert report.combined.tracked_seconds == DAY * 60
+    assert report.combined.figures.tracked_seconds == DAY * 60
     assert report.uptime() == pytest.approx(1 - 60 / DAY)
 
 

@@ -35,7 +35,7 @@ def test_it_clips_an_interval_that_spans_both_period_edges(app):
              ("2026-03-04 12:00", "operational"))
     report = component_uptime([c.id], T("2026-03-02 00:00"), T("2026-03-03 00:00"), now=T("2026-03-10 00:00"),
                               weights=W)
-    assert report.components[c.id].partial_seconds == DAY * 60
+    assert report.components[c.id].figures.partial_seconds == DAY * 60
     assert report.uptime(c.id) == pytest.approx(0.7)
 
 

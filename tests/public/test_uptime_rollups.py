@@ -110,4 +110,4 @@ def test_days_before_the_start_date_have_no_data(app):
     rollup_uptime(T("2026-03-03 12:00"))
     bars = uptime_bars([c], T("2026-03-03 12:00"), days=4, weights=W)[c.id]
     assert [b.status for b in bars.days] == [None, None, "major_outage", "major_outage"]
-    assert bars.figures.tracked_seconds == 86400 + 12 * 3600
+    assert bars.total.figures.tracked_seconds == 86400 + 12 * 3600

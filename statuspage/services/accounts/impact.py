@@ -3,15 +3,16 @@
 The accounts that use any component the incident affects (``IncidentComponent``), with ARR, tier,
 renewal date, owner and team, and each account's *outage minutes so far*: the minutes since the
 incident started (until it was resolved, or now) during which at least one of the account's affected
-components was in ``major_outage`` or ``partial_outage``, from the components' status intervals.
-Overlapping outages of two components count once; degraded performance and maintenance do not count.
+components was in ``major_outage`` or ``partial_outage``. They come from the same computation as every
+uptime figure (``services.uptime``: the combined timeline of the components, monitored time only), so
+overlapping outages of two components count once, and degraded performance, maintenance and time when
+monitoring was delayed do not count.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -29,7 +30,7 @@ from ...models import (
     IncidentComponent,
 )
 from ...models.constants import STATUS_SEVERITY
-from ..uptime import load_segments
+from ..uptime import Coverage, load_segments
 
 OUTAGE_STATUSES = ("major_outage", "partial_outage")
 
@@ -80,27 +81,12 @@ class Impact:
 
 OUTAGE_DEFINITION = ("Minutes since the incident started (until it was resolved, or now) during which at least "
                      "one of the account's affected components was in major or partial outage; overlaps count "
-                     "once, degraded performance and maintenance do not count.")
+                     "once, degraded performance, maintenance and time when monitoring was delayed do not count.")
 
 
 def incident_start(incident: Incident) -> dt.datetime:
     """When an incident began, for impact: started_at, else when it was published or created."""
     return incident.started_at or incident.scheduled_for or incident.published_at or incident.created_at
-
-
-def _union_seconds(segments: Iterable[tuple[dt.datetime, dt.datetime]]) -> float:
-    total = 0.0
-    cur_s = cur_e = None
-    for s, e in sorted(segments):
-        if cur_e is None or s > cur_e:
-            if cur_e is not None:
-                total += (cur_e - cur_s).total_seconds()
-            cur_s, cur_e = s, e
-        elif e > cur_e:
-            cur_e = e
-    if cur_e is not None:
-        total += (cur_e - cur_s).total_seconds()
-    return total
 
 
 def incident_impact(incident: Incident, now: dt.datetime | None = None) -> Impact:
@@ -144,8 +130,7 @@ def incident_impact(incident: Incident, now: dt.datetime | None = None) -> Impac
         team[account_id].append(email)
 
     segments = load_segments(comp_ids, since, until, now)
-    outages = {cid: [(s, e) for s, e, status in segs if status in OUTAGE_STATUSES]
-               for cid, segs in segments.items()}
+    coverage = Coverage.load(comp_ids, since, until, now)
     # Many accounts share one set of affected components: compute its figures once.
     per_set: dict[tuple[int, ...], tuple[list[int], list[str], str, float]] = {}
     accounts = []
@@ -154,7 +139,8 @@ def incident_impact(incident: Incident, now: dt.datetime | None = None) -> Impac
         figures = per_set.get(key)
         if figures is None:
             cids = list(key)
-            minutes = _union_seconds(seg for cid in cids for seg in outages[cid]) / 60
+            timeline = coverage.monitored_combined({cid: segments[cid] for cid in cids})
+            minutes = sum((e - s).total_seconds() for s, e, status in timeline if status in OUTAGE_STATUSES) / 60
             worst = max((inc_components[c] for c in cids), key=lambda s: STATUS_SEVERITY.get(s, 0))
             figures = per_set[key] = (cids, sorted(names[c] for c in cids), worst, minutes)
         cids, comp_names, worst, minutes = figures

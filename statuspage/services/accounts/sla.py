@@ -1,24 +1,32 @@
 """Per-account SLA reports: uptime over the account's components against its target, and credits.
 
-For an account and a period [start, end):
+For an account and a period [start, end), ``services.uptime`` computes, over the *combined* timeline of
+the account's components (at each instant the worst status among them; maintenance only when every
+one of them is under maintenance)::
 
-    uptime = 1 − (major + w_partial × partial + w_degraded × degraded) / (tracked − maintenance)
+    uptime = 1 − (major + w_partial × partial + w_degraded × degraded) / (monitored − maintenance)
 
-computed by ``services.uptime`` over the *combined* timeline of the account's components (at each
-instant the worst status among them; time when every one of them is under maintenance is excluded
-from the period; time before a component existed or after now is not counted). Weights come from the
-page. The account's SLA is *met* when uptime % ≥ its ``sla_target``; accounts without a target have no
-SLA (met is None, no credit). When breached, the service credit is the first rule of the ladder
-``Page.settings["sla_credits"]`` (from the config file's ``sla.credits``) whose ``below`` is greater
-than the uptime %, from the top; none matching → 0.
+Only *monitored* time counts (see ``services.uptime``): time before monitoring began or before a
+component's start date, time when monitoring was delayed (no worker ran checks) and time still in the
+future are not monitored. ``coverage = monitored minutes / minutes in the period``.
 
-Downtime minutes are the weighted down minutes of the formula. The incidents that counted are the
-published incidents touching the account's components whose time (started → resolved, or still
-open) overlaps the period.
+A row never claims what it cannot show:
+
+* no target → no SLA (no verdict, no credit);
+* coverage below ``Page.settings["sla_min_coverage_percent"]`` (config ``sla.min_coverage_percent``,
+  default 90) → "insufficient data (coverage 0.03%)": no verdict, no credit;
+* otherwise *met* when uptime ≥ target (compared unrounded; shown rounded down to two decimals, so
+  for targets of up to two decimals the figure shown and the verdict always agree), else *breached*
+  with the credit of the first rule of the ladder ``Page.settings["sla_credits"]`` whose ``below``
+  is greater than the uptime, from the top (none matching → 0).
+
+Downtime minutes are given by kind (major, partial, degraded) and weighted. The incidents that counted
+are the published incidents touching the account's components whose time (started → resolved, or
+still open) overlaps the period. A period that has not ended yet is marked so (figures so far).
 
 The report is built for any number of accounts with a fixed number of queries: all accounts, their
-components, every interval of every component involved (once), and the incidents of the period; the
-combined figures are computed once per distinct set of components (many accounts share one).
+components, every interval of every component involved (once), the monitoring gaps, and the
+incidents of the period; the combined figures are computed once per distinct set of components.
 """
 
 from __future__ import annotations
@@ -38,10 +46,23 @@ from ...db import utcnow
 from ...extensions import db
 from ...models import Account, AccountComponent, AccountTeamMember, Component, Incident, IncidentComponent
 from ..page import get_page
-from ..uptime import UptimeFigures, Weights, combine_segments, figures_from_segments, load_segments
+from ..uptime import (
+    ROUNDING_TEXT,
+    Coverage,
+    Uptime,
+    UptimeFigures,
+    Weights,
+    answer,
+    format_coverage,
+    load_segments,
+    percent_of,
+    uptime_formula,
+)
 
 AT_RISK_INCIDENTS = 3
 AT_RISK_DAYS = 90
+DEFAULT_MIN_COVERAGE = 90.0
+VERDICTS = ("met", "breached", "insufficient_data", "no_target")
 
 
 class SlaError(ValueError):
@@ -103,6 +124,12 @@ def credit_for(uptime_percent: float | None, ladder: list[dict[str, float]]) -> 
     return 0.0
 
 
+def min_coverage_percent() -> float:
+    """The coverage a period needs before a verdict or credit is given (config ``sla.min_coverage_percent``)."""
+    value = (get_page().settings or {}).get("sla_min_coverage_percent")
+    return DEFAULT_MIN_COVERAGE if value is None else float(value)
+
+
 @dataclass
 class IncidentRef:
     public_id: str
@@ -128,29 +155,101 @@ class SlaRow:
     renewal_date: dt.date | None
     components: list[str]
     target: float | None
-    figures: UptimeFigures
-    uptime_percent: float | None  # None: no tracked time in the period
-    met: bool | None  # None: no target or no data
-    downtime_minutes: float
-    credit_percent: float
+    uptime: Uptime  # combined over the account's components, with coverage
+    min_coverage: float  # percent
+    ladder: list[dict[str, float]]
     incidents: list[IncidentRef] = field(default_factory=list)
 
     @property
+    def figures(self) -> UptimeFigures:
+        return self.uptime.figures
+
+    @property
+    def uptime_percent(self) -> float | None:
+        """Rounded down to two decimals, like every surface; None without monitored time."""
+        value = self.uptime.percent
+        return None if value is None else float(value)
+
+    @property
+    def uptime_text(self) -> str:
+        return self.uptime.text
+
+    @property
+    def coverage_percent(self) -> float:
+        return float(percent_of(self.uptime.coverage) or 0)
+
+    @property
+    def coverage_text(self) -> str:
+        return format_coverage(self.uptime.coverage)
+
+    @property
+    def enough_data(self) -> bool:
+        # Compared on the figure shown (rounded down), so "coverage 89.99%" never gets a verdict.
+        return self.uptime.percent is not None and self.coverage_percent >= self.min_coverage - 1e-9
+
+    @property
+    def verdict(self) -> str:
+        """met | breached | insufficient_data | no_target."""
+        if self.target is None:
+            return "no_target"
+        if not self.enough_data:
+            return "insufficient_data"
+        exact = self.uptime.exact
+        assert exact is not None
+        return "met" if exact * 100 >= Decimal(str(self.target)) else "breached"
+
+    @property
+    def verdict_text(self) -> str:
+        """'met', 'breached', 'insufficient data (coverage 0.03%)', 'no SLA target'."""
+        verdict = self.verdict
+        if verdict == "insufficient_data":
+            return f"insufficient data (coverage {self.coverage_text})"
+        return "no SLA target" if verdict == "no_target" else verdict
+
+    @property
+    def met(self) -> bool | None:
+        """True/False only when a verdict is given (a target and enough coverage)."""
+        verdict = self.verdict
+        return True if verdict == "met" else False if verdict == "breached" else None
+
+    @property
     def breached(self) -> bool:
-        return self.met is False
+        return self.verdict == "breached"
+
+    @property
+    def credit_percent(self) -> float:
+        exact = self.uptime.exact
+        if not self.breached or exact is None:
+            return 0.0
+        return credit_for(float(exact * 100), self.ladder)
+
+    @property
+    def downtime_minutes(self) -> float:
+        return self.figures.down_seconds(self.uptime.weights) / 60
+
+    @property
+    def complete(self) -> bool:
+        """The period has ended (otherwise the figures are so far)."""
+        return self.uptime.as_of >= self.uptime.end
 
     def to_dict(self) -> dict[str, Any]:
+        u = self.uptime.to_dict()
         return {
             "account": self.external_id, "name": self.name, "arr": float(self.arr), "tier": self.tier,
             "owner": self.owner, "renewal_date": self.renewal_date.isoformat() if self.renewal_date else None,
             "components": self.components,
-            "uptime_percent": None if self.uptime_percent is None else round(self.uptime_percent, 4),
-            "target_percent": self.target, "met": self.met, "breached": self.breached,
-            "downtime_minutes": round(self.downtime_minutes, 2),
-            "major_outage_minutes": round(self.figures.major_seconds / 60, 2),
-            "partial_outage_minutes": round(self.figures.partial_seconds / 60, 2),
-            "maintenance_minutes": round(self.figures.maintenance_seconds / 60, 2),
-            "period_minutes": round((self.figures.tracked_seconds - self.figures.maintenance_seconds) / 60, 2),
+            "period": {"from": u["from"], "to": u["to"], "minutes": u["period_minutes"],
+                       "complete": self.complete},
+            "monitored_minutes": u["monitored_minutes"], "coverage_percent": u["coverage_percent"],
+            "first_monitored_at": u["first_monitored_at"],
+            "uptime_percent": u["uptime_percent"], "target_percent": self.target,
+            "verdict": self.verdict, "verdict_text": self.verdict_text, "met": self.met, "breached": self.breached,
+            "downtime_minutes": u["downtime_minutes"],
+            "major_outage_minutes": u["major_outage_minutes"],
+            "partial_outage_minutes": u["partial_outage_minutes"],
+            "degraded_performance_minutes": u["degraded_performance_minutes"],
+            "maintenance_minutes": u["maintenance_minutes"],
+            "counted_minutes": round(self.uptime.counted_seconds / 60, 2),
             "credit_percent": self.credit_percent,
             "incidents": [i.to_dict() for i in self.incidents],
         }
@@ -162,6 +261,7 @@ class SlaReport:
     end: dt.datetime
     weights: Weights
     ladder: list[dict[str, float]]
+    min_coverage: float
     rows: list[SlaRow]
     generated_at: dt.datetime
 
@@ -169,22 +269,34 @@ class SlaReport:
     def formula(self) -> str:
         return formula_text(self.weights)
 
+    @property
+    def rules(self) -> list[str]:
+        return rules_text(self.min_coverage, self.ladder)
+
+    @property
+    def complete(self) -> bool:
+        return self.generated_at >= self.end
+
     def row(self, external_id: str) -> SlaRow | None:
         return next((r for r in self.rows if r.external_id == external_id), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "formula": self.formula,
+        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "complete": self.complete,
+                "formula": self.formula, "rules": self.rules,
                 "weights": {"major_outage": 1.0, "partial_outage": self.weights.partial,
                             "degraded_performance": self.weights.degraded},
+                "min_coverage_percent": self.min_coverage,
                 "credit_ladder": self.ladder, "generated_at": self.generated_at.isoformat(),
                 "accounts": [r.to_dict() for r in self.rows]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
-    CSV_COLUMNS = ("account", "name", "tier", "owner", "arr", "renewal_date", "components", "uptime_percent",
-                   "target_percent", "met", "downtime_minutes", "major_outage_minutes", "partial_outage_minutes",
-                   "maintenance_minutes", "credit_percent", "incident_count", "incidents")
+    CSV_COLUMNS = ("account", "name", "tier", "owner", "arr", "renewal_date", "components", "period_from",
+                   "period_to", "period_minutes", "monitored_minutes", "coverage_percent", "uptime_percent",
+                   "target_percent", "result", "met", "downtime_minutes", "major_outage_minutes",
+                   "partial_outage_minutes", "degraded_performance_minutes", "maintenance_minutes",
+                   "credit_percent", "incident_count", "incidents")
 
     def to_csv(self) -> str:
         out = io.StringIO()
@@ -196,12 +308,35 @@ class SlaReport:
             writer.writerow([
                 _safe(d["account"]), _safe(d["name"]), _safe(d["tier"] or ""), _safe(d["owner"] or ""),
                 f"{d['arr']:.2f}", d["renewal_date"] or "", ";".join(r.components),
-                "" if d["uptime_percent"] is None else f"{d['uptime_percent']:.4f}",
-                "" if r.target is None else f"{r.target:g}", met, f"{d['downtime_minutes']:.2f}",
+                d["period"]["from"], d["period"]["to"], f"{d['period']['minutes']:.2f}",
+                f"{d['monitored_minutes']:.2f}", f"{d['coverage_percent']:.2f}",
+                "" if d["uptime_percent"] is None else f"{d['uptime_percent']:.2f}",
+                "" if r.target is None else f"{r.target:g}", r.verdict_text, met, f"{d['downtime_minutes']:.2f}",
                 f"{d['major_outage_minutes']:.2f}", f"{d['partial_outage_minutes']:.2f}",
-                f"{d['maintenance_minutes']:.2f}", f"{r.credit_percent:g}", len(r.incidents),
-                _safe(";".join(i.public_id for i in r.incidents))])
+                f"{d['degraded_performance_minutes']:.2f}", f"{d['maintenance_minutes']:.2f}",
+                f"{r.credit_percent:g}", len(r.incidents), _safe(";".join(i.public_id for i in r.incidents))])
         return out.getvalue()
+
+    def to_text(self, tz: dt.tzinfo | None = None) -> str:
+        """A human-readable report: one block per account, then the formula and the rules."""
+        tz = tz or get_page().tz
+        first = self.start.astimezone(tz).date()
+        last = (self.end.astimezone(tz) - dt.timedelta(seconds=1)).date()
+        lines = [f"SLA report {first.isoformat()} – {last.isoformat()} ({getattr(tz, 'key', 'UTC')})"
+                 + ("" if self.complete else " — period in progress, figures so far"), ""]
+        for r in self.rows:
+            f = r.figures
+            target = "none" if r.target is None else f"{r.target:g}%"
+            lines.append(f"{r.external_id}  {r.name}  [{', '.join(r.components) or 'no components'}]")
+            lines.append(f"  uptime {r.uptime_text}  target {target}  result: {r.verdict_text}"
+                         + (f"  credit {r.credit_percent:g}%" if r.credit_percent else ""))
+            lines.append(f"  monitored {r.uptime.monitored_seconds / 60:.2f} of {r.uptime.period_seconds / 60:.2f} min"
+                         f" (coverage {r.coverage_text}); downtime {r.downtime_minutes:.2f} min weighted"
+                         f" (major {f.major_seconds / 60:.2f}, partial {f.partial_seconds / 60:.2f}, degraded"
+                         f" {f.degraded_seconds / 60:.2f}); maintenance excluded {f.maintenance_seconds / 60:.2f} min")
+            lines.append("  incidents: " + ("; ".join(f"{i.name} ({i.public_id})" for i in r.incidents) or "none"))
+        lines += ["", self.formula, *self.rules]
+        return "\n".join(lines) + "\n"
 
 
 def _safe(value: str) -> str:
@@ -210,13 +345,27 @@ def _safe(value: str) -> str:
 
 
 def formula_text(weights: Weights) -> str:
-    """The formula as shown on the report page and in the JSON."""
-    degraded = f" + {weights.degraded:g} × degraded-performance minutes" if weights.degraded else ""
-    return (f"Uptime = 1 − (major-outage minutes + {weights.partial:g} × partial-outage minutes{degraded}) ÷ "
-            f"(minutes in the period − maintenance minutes), over the account's components combined: a minute "
-            f"counts at the worst status of any of them, and is maintenance only when all of them are under "
-            f"maintenance. SLA met when uptime ≥ target; the credit is the first rule of the ladder below "
-            f"the uptime.")
+    """The formula as shown on the report page, in the JSON and the private view."""
+    return (f"{uptime_formula(weights)} Over the account's components combined: a minute counts at the worst "
+            f"status of any of them, and is maintenance only when all of them are under maintenance.")
+
+
+def rules_text(min_coverage: float, ladder: list[dict[str, float]], *, credits: bool = True) -> list[str]:
+    """The rules a verdict and a credit follow, printed under every report (``credits=False``: without
+    the credit ladder, which stays internal — the customer's private view)."""
+    ladder_text = "; ".join(f"below {float(r['below']):g}% → {float(r['credit_percent']):g}%" for r in ladder)
+    rules = [
+        "Coverage = monitored minutes ÷ minutes in the period. Not monitored: time before monitoring began or "
+        "before a component's start date, time when monitoring was delayed (no worker ran checks), and time "
+        "still to come.",
+        f"A verdict and a credit are given only when coverage is at least {min_coverage:g}%; below that the "
+        f"result is “insufficient data”.",
+        "SLA met when uptime ≥ target (compared unrounded). " + ROUNDING_TEXT,
+    ]
+    if credits:
+        rules.append("Credit (only when breached): the first rule of the ladder whose threshold is above the uptime"
+                     + (f" — {ladder_text}." if ladder else "; no ladder is configured, so no credit."))
+    return rules
 
 
 def sla_report(start: dt.datetime, end: dt.datetime, *, accounts: list[str] | None = None,
@@ -233,6 +382,7 @@ def sla_report(start: dt.datetime, end: dt.datetime, *, accounts: list[str] | No
     page = get_page()
     weights = weights or Weights.from_page()
     ladder = list((page.settings or {}).get("sla_credits") or [])
+    min_coverage = min_coverage_percent()
 
     stmt = select(Account.id, Account.external_id, Account.name, Account.arr, Account.tier, Account.owner_email,
                   Account.renewal_date, Account.sla_target).where(Account.archived_at.is_(None))
@@ -258,17 +408,18 @@ def sla_report(start: dt.datetime, end: dt.datetime, *, accounts: list[str] | No
                  ) if involved else {}
 
     segments = load_segments(involved, start, end, now)  # every interval involved, loaded once
-    figures_by_set: dict[frozenset[int], UptimeFigures] = {}
+    coverage = Coverage.load(involved, start, end, now, page.tz)
+    uptime_by_set: dict[frozenset[int], Uptime] = {}
     incidents_by_component = _incidents_by_component(involved, start, end)
     incidents_by_set: dict[frozenset[int], list[IncidentRef]] = {}
 
     rows = []
     for r in account_rows:
         cids = frozenset(sets.get(r.id, ()))
-        figures = figures_by_set.get(cids)
-        if figures is None:
-            figures = figures_from_segments(combine_segments(segments[c] for c in cids)) if cids else UptimeFigures()
-            figures_by_set[cids] = figures
+        combined = uptime_by_set.get(cids)
+        if combined is None:
+            timeline = coverage.monitored_combined({c: segments[c] for c in cids}) if cids else []
+            combined = uptime_by_set[cids] = answer(timeline, start, end, now, weights)
         incs = incidents_by_set.get(cids)
         if incs is None:
             seen: dict[str, IncidentRef] = {}
@@ -277,18 +428,14 @@ def sla_report(start: dt.datetime, end: dt.datetime, *, accounts: list[str] | No
                     seen.setdefault(ref.public_id, ref)
             incs = sorted(seen.values(), key=lambda i: (i.started_at or start, i.public_id))
             incidents_by_set[cids] = incs
-        fraction = figures.uptime(weights)
-        percent = None if fraction is None else fraction * 100
-        target = float(r.sla_target) if r.sla_target is not None else None
-        met = None if target is None or percent is None else percent >= target - 1e-9
         rows.append(SlaRow(
             account_id=r.id, external_id=r.external_id, name=r.name, arr=Decimal(r.arr or 0), tier=r.tier,
             owner=r.owner_email, renewal_date=r.renewal_date, components=sorted(names[c] for c in cids),
-            target=target, figures=figures, uptime_percent=percent, met=met,
-            downtime_minutes=figures.down_seconds(weights) / 60,
-            credit_percent=credit_for(percent, ladder) if met is False else 0.0, incidents=incs))
+            target=float(r.sla_target) if r.sla_target is not None else None, uptime=combined,
+            min_coverage=min_coverage, ladder=ladder, incidents=incs))
     rows.sort(key=lambda x: (-x.arr, x.name.lower(), x.external_id))
-    return SlaReport(start=start, end=end, weights=weights, ladder=ladder, rows=rows, generated_at=now)
+    return SlaReport(start=start, end=end, weights=weights, ladder=ladder, min_coverage=min_coverage, rows=rows,
+                     generated_at=now)
 
 
 def _incidents_by_component(component_ids: list[int], start: dt.datetime, end: dt.datetime
@@ -366,7 +513,7 @@ def at_risk_accounts(*, now: dt.datetime | None = None, owner: str | None = None
     for row in report.rows:
         reasons = []
         if row.breached:
-            reasons.append(f"SLA breached this period: {row.uptime_percent:.3f}% against a target of "
+            reasons.append(f"SLA breached this period: {row.uptime_text} against a target of "
                            f"{row.target:g}%" + (f" (credit {row.credit_percent:g}%)" if row.credit_percent else ""))
         seen: dict[str, IncidentRef] = {}
         for c in sets.get(row.account_id, ()):

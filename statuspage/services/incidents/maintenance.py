@@ -19,9 +19,10 @@ from ...db import utcnow
 from ...extensions import db
 from ...models import Component, Incident, IncidentComponent
 from ...models.constants import OPEN_MAINTENANCE_STATUSES
+from ...templating import local_time
 from ..audit import Actor, record
 from ..notifications import events as notify
-from ..page import bump_site_version
+from ..page import bump_site_version, get_page
 from .lifecycle import (
     IncidentError,
     check_text,
@@ -210,7 +211,8 @@ def extend_maintenance(m: Incident, *, until: dt.datetime, body: str = "", actor
         raise IncidentError("the new end must be in the future", "scheduled_until")
     before = {"scheduled_until": m.scheduled_until}
     m.scheduled_until = until
-    text = body.strip() or f"The maintenance window has been extended until {until:%Y-%m-%d %H:%M} UTC."
+    text = body.strip() or (f"The maintenance window has been extended until "
+                            f"{local_time(until, get_page().tz, '%Y-%m-%d %H:%M')}.")
     upd = new_update(m, m.status, text, actor, now, notify_flag=m.notify)
     db.session.flush()
     record(actor, "maintenance.extend", "maintenance", m.public_id, before=before,

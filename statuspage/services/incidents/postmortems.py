@@ -24,6 +24,7 @@ from ...models import (
     Postmortem,
 )
 from ...models.constants import CAUSE_CATEGORIES, CAUSE_LABELS, STATUS_LABELS
+from ...templating import local_time
 from ...text import text_problem
 from ..audit import Actor, record
 from ..notifications import events as notify
@@ -56,7 +57,8 @@ def cause_categories() -> list[dict[str, str]]:
 
 
 def _fmt(ts: dt.datetime) -> str:
-    return ts.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # People read the timeline on the public page under "Times shown in <zone>": the page's zone.
+    return local_time(ts, get_page().tz, "%Y-%m-%d %H:%M")
 
 
 def prefill_timeline(incident: Incident) -> str:

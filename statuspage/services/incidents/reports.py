@@ -4,7 +4,8 @@ Definitions (stated on the page too):
 - MTTD, mean time to detect = detected − started
 - MTTA, mean time to acknowledge = acknowledged − detected
 - MTTR, mean time to resolve = resolved − started
-Each is the mean over the published incidents *started* in that month that have both timestamps.
+Each is the mean over the published incidents *started* in that month (a calendar month of the page's
+time zone) that have both timestamps.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from ...db import utcnow
 from ...extensions import db
 from ...models import Incident
+from ..page import get_page
 
 DEFINITIONS = {
     "MTTD": "Mean time to detect: detected − started (impact began).",
@@ -27,7 +29,7 @@ DEFINITIONS = {
 
 @dataclass
 class MonthRow:
-    """One calendar month (UTC) of incidents."""
+    """One calendar month (in the page's time zone) of incidents."""
 
     month: str  # YYYY-MM
     count: int = 0
@@ -54,17 +56,19 @@ def _months_back(now: dt.datetime, months: int) -> list[str]:
 
 
 def monthly_report(months: int = 12, now: dt.datetime | None = None) -> list[MonthRow]:
-    """The last `months` calendar months (UTC), oldest first, of published incidents by start month."""
-    now = now or utcnow()
+    """The last `months` calendar months of the page's time zone, oldest first, of published incidents by
+    start month."""
+    tz = get_page().tz
+    now = (now or utcnow()).astimezone(tz)
     keys = _months_back(now, months)
-    first = dt.datetime.fromisoformat(keys[0] + "-01").replace(tzinfo=dt.UTC)
+    first = dt.datetime.fromisoformat(keys[0] + "-01").replace(tzinfo=tz).astimezone(dt.UTC)
     rows = {k: MonthRow(month=k) for k in keys}
     incidents = db.session.scalars(select(Incident).where(
         Incident.kind == "incident", Incident.published_at.is_not(None),
         Incident.started_at >= first)).all()
     samples: dict[str, dict[str, list[float]]] = {k: {"d": [], "a": [], "r": []} for k in keys}
     for inc in incidents:
-        key = inc.started_at.strftime("%Y-%m")
+        key = inc.started_at.astimezone(tz).strftime("%Y-%m")
         row = rows.get(key)
         if row is None:
             continue

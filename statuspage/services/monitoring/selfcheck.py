@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from ...db import utcnow
 from ...extensions import db
 from ...models import Check, WorkerHeartbeat
+from ...templating import local_time
 from ..notifications.oncall import enqueue_oncall_alert
 from ..page import get_page
 
@@ -60,7 +61,8 @@ class MonitoringState:
             return "Monitoring is current."
         if self.last_checks_at is None:
             return "Monitoring data is delayed: no checks have run yet."
-        return f"Monitoring data is delayed: checks last ran at {self.last_checks_at:%Y-%m-%d %H:%M} UTC."
+        return ("Monitoring data is delayed: checks last ran at "
+                f"{local_time(self.last_checks_at, get_page().tz, '%Y-%m-%d %H:%M')}.")
 
 
 def worker_loads(now: dt.datetime | None = None) -> list[WorkerLoad]:

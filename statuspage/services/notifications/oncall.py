@@ -16,6 +16,7 @@ from ...extensions import db
 from ...mail.message import MessageTemplate, build_template
 from ...models import Component, OutboxMessage
 from ...models.constants import STATUS_LABELS
+from ...templating import local_time
 from ..page import get_page
 from .content import mail_domain
 
@@ -55,7 +56,8 @@ def render_oncall_alert(row: dict[str, Any], base_url: str) -> MessageTemplate:
         STATUS_LABELS.get(status, status).lower()
     headline = f"{payload.get('component_name') or 'Monitoring'}: {label}"
     env = current_app.jinja_env
-    context = {"headline": headline, "result": payload.get("result") or {}, "at": payload.get("at"),
+    # The payload keeps UTC ISO (a machine reads it); the on-call engineer reads the page's zone.
+    context = {"headline": headline, "result": payload.get("result") or {}, "at": local_time(payload.get("at"), page.tz),
                "check": payload.get("check"), "console_url": f"{base_url}/admin/"}
     return build_template(
         sender=settings.mail_from, sender_name=f"{page.name} monitoring", subject=f"[{page.name}] {headline}",

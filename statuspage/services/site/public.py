@@ -57,14 +57,20 @@ IMPACT_LABELS = {"none": "No impact", "minor": "Minor", "major": "Major", "criti
 
 @dataclass(frozen=True)
 class Overall:
+    """The page status: ``indicator`` and ``description`` in Statuspage's words (for /api/v2 and the
+    widget), ``headline`` for people (says when monitoring data is delayed)."""
+
     indicator: str
     description: str
     delayed: bool = False  # no worker has run checks lately: the statuses may be stale
+    monitoring: tuple[str, ...] = ()  # names of open incidents whose fix is being monitored
+    headline: str = ""
+    stale: bool = False  # nothing is known to be wrong, but monitoring data is delayed
 
     @property
     def status(self) -> str:
         """The component status word whose colour the banner takes."""
-        return "stale" if self.delayed and self.indicator == "none" else INDICATOR_STATUS[self.indicator]
+        return "stale" if self.stale else INDICATOR_STATUS[self.indicator]
 
 
 _DELAY_MEMO: list = [0.0, False]
@@ -112,24 +118,36 @@ def visible_components(components: list[Component]) -> list[Component]:
 
 def overall_status(components: list[Component], unresolved: list[Incident],
                    active_maintenance: list[Incident]) -> Overall:
-    """Statuspage's page indicator: the worst of open incidents' impact and component statuses.
+    """The page's headline, in Statuspage's indicator and description words.
 
-    A maintenance in progress gives ``maintenance`` unless something worse is going on.
+    It follows what is true now: the worst of the components' current statuses, raised by the impact
+    of open incidents still being worked on (investigating, identified). An incident in *monitoring*
+    (a fix is in place) does not raise it — with every component operational the page reads "All
+    Systems Operational" and names the incidents being monitored (``Overall.monitoring``); a component
+    still in outage keeps the headline where it is. A maintenance in progress gives ``maintenance``
+    unless something worse is going on.
     """
     indicator = COMPONENT_INDICATOR[worst_status(c.status for c in components)]
+    monitoring: list[str] = []
     for inc in unresolved:
+        if inc.status == "monitoring":
+            monitoring.append(inc.name)
+            continue
         impact = inc.effective_impact if inc.effective_impact in INDICATOR_RANK else "none"
         if impact != "maintenance" and INDICATOR_RANK[impact] > INDICATOR_RANK[indicator]:
             indicator = impact
     if active_maintenance and INDICATOR_RANK[indicator] < INDICATOR_RANK["maintenance"]:
         indicator = "maintenance"
-    description = INDICATOR_DESCRIPTIONS[indicator]
+    headline = INDICATOR_DESCRIPTIONS[indicator]
     delayed = monitoring_delayed()
+    stale = delayed and indicator == "none"
     if delayed:
-        # Never a stale all-clear: say that the checks have not reported lately.
-        description = ("Monitoring Data Delayed" if indicator == "none"
-                       else f"{description} (monitoring data delayed)")
-    return Overall(indicator, description, delayed)
+        # Never a stale all-clear. People read why; machines get Statuspage's words: monitoring itself
+        # is out, which is at least a minor outage of the service this page provides.
+        headline = "Monitoring Data Delayed" if stale else f"{headline} (monitoring data delayed)"
+        if stale:
+            indicator = "minor"
+    return Overall(indicator, INDICATOR_DESCRIPTIONS[indicator], delayed, tuple(monitoring), headline, stale)
 
 
 def _published(kind: str | None):
