@@ -44,8 +44,8 @@ from ..models.constants import (
 from ..services.incidents import lifecycle as incident_svc
 from ..services.incidents import maintenance as maint_svc
 from ..services.incidents import postmortems as pm_svc
+from ..services.incidents.components import set_component_status
 from ..services.incidents.lifecycle import IncidentError
-from ..services.incidents.status import set_manual_status
 from ..services.monitoring.silence import silence_check
 from ..services.page import get_page
 from .authz import api_auth, api_error, current_actor
@@ -463,13 +463,7 @@ def component_patch(slug: str):
     status = data.get("status")
     if status not in COMPONENT_STATUSES:
         raise BadRequest(f"status must be one of {', '.join(COMPONENT_STATUSES)}", {"component.status": "invalid"})
-    from ..services.audit import record
-
-    before = comp.status
-    set_manual_status(comp, status)
-    record(current_actor(), "component.manual_status", "component", comp.slug, before={"status": before},
-           after={"status": status, "effective": comp.status})
-    db.session.commit()
+    set_component_status(comp, status, actor=current_actor())
     return jsonify(component_json(comp))
 
 

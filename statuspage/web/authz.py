@@ -58,13 +58,26 @@ def api_error(status: int, code: str, message: str, fields: dict | None = None):
     return resp
 
 
-def _bearer() -> str | None:
+def bearer_token() -> str | None:
+    """The token of ``Authorization: Bearer <token>`` or ``OAuth <token>`` (Statuspage's scheme)."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     # Statuspage's own API uses "OAuth <key>"; teams moving from it keep their scripts.
     if scheme.lower() in ("bearer", "oauth") and value.strip():
         return value.strip()
     return None
+
+
+def use_token(token) -> Actor:
+    """Make a valid API token the actor of this request (and note its use, at most once a minute)."""
+    now = utcnow()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now  # throttled: one write a minute per token
+        db.session.commit()
+    g.api_token = token
+    g.actor = Actor(type="token", id=token.id, label=f"token:{token.name}", ip=request.remote_addr,
+                    role="admin" if token.scope == "write" else "viewer")
+    return g.actor
 
 
 def api_auth(scope: str = "read", roles: tuple[str, ...] | None = None):
@@ -80,20 +93,14 @@ def api_auth(scope: str = "read", roles: tuple[str, ...] | None = None):
         def wrapped(*args, **kwargs):
             from ..services.users import find_token
 
-            plaintext = _bearer()
+            plaintext = bearer_token()
             if plaintext is not None:
                 token = find_token(plaintext)
                 if token is None:
                     return api_error(401, "unauthorized", "invalid or revoked API token")
                 if scope == "write" and token.scope != "write":
                     return api_error(403, "forbidden", "this token has read scope; write scope is required")
-                now = utcnow()
-                if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-                    token.last_used_at = now  # throttled: one write a minute per token
-                    db.session.commit()
-                g.api_token = token
-                g.actor = Actor(type="token", id=token.id, label=f"token:{token.name}", ip=request.remote_addr,
-                                role="admin" if token.scope == "write" else "viewer")
+                use_token(token)
                 return view(*args, **kwargs)
             if current_user.is_authenticated:
                 if scope == "write" and current_user.role not in write_roles:

@@ -6,6 +6,7 @@ call these functions (the outbox's ``quarantine`` joins its transaction).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
@@ -149,6 +150,102 @@ def unsubscribe(subscriber: Subscriber, *, actor: Actor | None = None, reason: s
            "subscriber", subscriber.id, after={"reason": reason})
     db.session.commit()
     return True
+
+
+def resend_confirmation(subscriber: Subscriber, *, actor: Actor) -> bool:
+    """Mail a pending email subscriber their confirmation link again. Commits.
+
+    Returns False (and sends nothing) unless the subscriber is an email subscriber still waiting to
+    confirm: nobody who confirmed, unsubscribed or bounces gets this mail.
+    """
+    if subscriber.kind != "email" or subscriber.state != "pending":
+        return False
+    _enqueue_subscription_mail(subscriber, "subscribe_confirm")
+    record(actor, "subscriber.resend_confirmation", "subscriber", subscriber.id)
+    db.session.commit()
+    return True
+
+
+IMPORT_STATES = ("active", "unconfirmed", "quarantined", "unsubscribed")
+
+
+@dataclass
+class ImportedSubscriber:
+    """An email subscriber brought over from another status page, in the state it had there."""
+
+    email: str
+    state: str  # active | unconfirmed | quarantined | unsubscribed
+    components: list[Component] | None  # None: every component
+    created_at: dt.datetime | None = None
+    quarantined_at: dt.datetime | None = None
+
+
+def import_email_subscribers(records: list[ImportedSubscriber], *, actor: Actor,
+                             now: dt.datetime | None = None) -> dict[str, tuple[int, bool]]:
+    """Write imported email subscribers in their state; never mails anyone. Does not commit.
+
+    Returns {email: (subscriber id, changed?)}. Nobody is ever re-subscribed: a local unsubscribe
+    stays whatever the other page says, and an unsubscribe there unsubscribes here. Someone who
+    confirmed there counts as confirmed; someone who never confirmed stays pending (no mail is sent,
+    so they stay so until they subscribe again). The component choice follows the record.
+    """
+    now = now or utcnow()
+    by_email: dict[str, ImportedSubscriber] = {}
+    for rec in records:
+        if rec.state not in IMPORT_STATES:
+            raise ValueError(f"state must be one of {IMPORT_STATES}")
+        by_email[normalize_email(rec.email)] = rec
+    if not by_email:
+        return {}
+    existing = {s.email: s for s in db.session.scalars(
+        select(Subscriber).where(Subscriber.email.in_(list(by_email))))}
+
+    def state_of(sub: Subscriber, comps: list[int]) -> tuple:
+        return (sub.confirmed_at, sub.unsubscribed_at, sub.quarantined_at, sub.all_components, comps)
+
+    before: dict[str, tuple] = {}
+    subs: dict[str, Subscriber] = {}
+    for email, rec in by_email.items():
+        sub = existing.get(email)
+        confirmed = rec.state in ("active", "quarantined")
+        if sub is None:
+            sub = Subscriber(kind="email", email=email, all_components=True, token_version=1,
+                             created_at=rec.created_at or now,
+                             confirmed_at=(rec.created_at or now) if confirmed else None,
+                             unsubscribed_at=now if rec.state == "unsubscribed" else None,
+                             quarantined_at=(rec.quarantined_at or now) if rec.state == "quarantined" else None)
+            db.session.add(sub)
+        else:
+            before[email] = state_of(sub, sorted(c.component_id for c in sub.components))
+            if rec.state == "unsubscribed" and sub.unsubscribed_at is None:
+                sub.unsubscribed_at = now
+                _cancel_pending(sub.id, "unsubscribed on the page it was imported from")
+            if confirmed and sub.confirmed_at is None and sub.unsubscribed_at is None:
+                sub.confirmed_at = rec.created_at or now
+            if rec.state == "quarantined" and sub.quarantined_at is None and sub.unsubscribed_at is None:
+                sub.quarantined_at = rec.quarantined_at or now
+        subs[email] = sub
+    db.session.flush()
+    ids = [sub.id for sub in subs.values()]
+    db.session.execute(delete(SubscriberComponent).where(SubscriberComponent.subscriber_id.in_(ids)))
+    rows, out = [], {}
+    created = updated = 0
+    for email, sub in subs.items():
+        comp_ids = sorted({c.id for c in by_email[email].components or []})
+        sub.all_components = not comp_ids
+        rows += [{"subscriber_id": sub.id, "component_id": cid} for cid in comp_ids]
+        was_changed = email not in before or before[email] != state_of(sub, comp_ids)
+        created += int(email not in before)
+        updated += int(email in before and was_changed)
+        out[email] = (sub.id, was_changed)
+    if rows:
+        db.session.execute(SubscriberComponent.__table__.insert(), rows)
+    for sub in subs.values():
+        db.session.expire(sub, ["components"])
+    if created or updated:
+        record(actor, "subscriber.import", "subscriber", None,
+               after={"created": created, "updated": updated, "records": len(by_email)})
+    return out
 
 
 def update_components(subscriber: Subscriber, component_keys: list[str] | None, *,
