@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zoneinfo
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..db import utcnow
 from ..extensions import db
@@ -23,37 +22,29 @@ class PageSettingsError(ValueError):
         self.field = field
 
 
-def _check(name: Any, time_zone: Any, url: Any) -> None:
+def _check(name: Any, time_zone: Any) -> None:
     if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME):
         raise PageSettingsError(f"name must be text of 1 to {MAX_NAME} characters", "name")
     if time_zone is not None:
         try:
-            if not isinstance(time_zone, str) or not time_zone:
+            if not isinstance(time_zone, str) or not time_zone or len(time_zone) > 64:
                 raise ValueError
             zoneinfo.ZoneInfo(time_zone)
-        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):  # e.g. "Europe" is a directory
             raise PageSettingsError("time_zone must be an IANA time zone name like Europe/Berlin",
                                     "time_zone") from None
-    if url is not None:
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if (parts is None or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500
-                or any(ch in url for ch in " \r\n\t")):
-            raise PageSettingsError("url must be an absolute http(s) URL", "url")
 
 
-def update_page_settings(*, actor: Actor, name: str | None = None, time_zone: str | None = None,
-                         url: str | None = None) -> Page:
-    """Rename the page, change its time zone or public URL (None leaves a setting alone). Commits."""
-    _check(name, time_zone, url)
+def update_page_settings(*, actor: Actor, name: str | None = None, time_zone: str | None = None) -> Page:
+    """Rename the page or change its time zone (None leaves a setting alone); audited. Commits."""
+    _check(name, time_zone)
     page = get_page()
-    before = {"name": page.name, "time_zone": page.time_zone, "url": page.url}
+    before = {"name": page.name, "time_zone": page.time_zone}
     if name is not None:
         page.name = name.strip()
     if time_zone is not None:
         page.time_zone = time_zone
-    if url is not None:
-        page.url = url.rstrip("/")
-    after = {"name": page.name, "time_zone": page.time_zone, "url": page.url}
+    after = {"name": page.name, "time_zone": page.time_zone}
     if after != before:
         page.updated_at = utcnow()
         record(actor, "page.update", "page", page.public_id, before=before, after=after)

@@ -41,3 +41,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_view_bp)
     app.register_blueprint(accounts_admin_bp)
     app.register_blueprint(accounts_api_bp)
+
+    from .statuspage_api import bp as statuspage_api_bp
+
+    app.register_blueprint(statuspage_api_bp)

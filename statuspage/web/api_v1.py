@@ -99,6 +99,14 @@ def _incident_error(exc: IncidentError):
                      {exc.field: str(exc)} if exc.field else {})
 
 
+API_ERROR_RENDERERS = "statuspage.api_error_renderers"
+
+
+def register_api_error_renderer(app: Flask, prefix: str, render) -> None:
+    """HTTP errors (unknown URL, wrong method, body too large) under `prefix` are rendered by `render`."""
+    app.extensions.setdefault(API_ERROR_RENDERERS, {})[prefix] = render
+
+
 def register_api_error_handlers(app: Flask) -> None:
     """Under /api/ every HTTP error is JSON in the one error shape; elsewhere the default pages stay."""
 
@@ -113,6 +121,9 @@ def register_api_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         if not request.path.startswith("/api/"):
             return exc
+        for prefix, render in app.extensions.get(API_ERROR_RENDERERS, {}).items():
+            if request.path.startswith(prefix):  # an API with an error shape of its own
+                return render(exc)
         code = (exc.name or "error").lower().replace(" ", "_")
         resp = api_error(exc.code or 500, code, exc.description or exc.name or "error")
         if exc.code == 405 and getattr(exc, "valid_methods", None):
