@@ -181,10 +181,10 @@ class ImportedSubscriber:
 
 
 def import_email_subscribers(records: list[ImportedSubscriber], *, actor: Actor,
-                             now: dt.datetime | None = None) -> dict[str, tuple[int, bool]]:
+                             now: dt.datetime | None = None) -> dict[str, tuple[int, str]]:
     """Write imported email subscribers in their state; never mails anyone. Does not commit.
 
-    Returns {email: (subscriber id, changed?)}. Nobody is ever re-subscribed: a local unsubscribe
+    Returns {email: (subscriber id, "created" | "updated" | "unchanged")}. Nobody is ever re-subscribed: a local unsubscribe
     stays whatever the other page says, and an unsubscribe there unsubscribes here. Someone who
     confirmed there counts as confirmed; someone who never confirmed stays pending (no mail is sent,
     so they stay so until they subscribe again). The component choice follows the record.
@@ -234,10 +234,11 @@ def import_email_subscribers(records: list[ImportedSubscriber], *, actor: Actor,
         comp_ids = sorted({c.id for c in by_email[email].components or []})
         sub.all_components = not comp_ids
         rows += [{"subscriber_id": sub.id, "component_id": cid} for cid in comp_ids]
-        was_changed = email not in before or before[email] != state_of(sub, comp_ids)
-        created += int(email not in before)
-        updated += int(email in before and was_changed)
-        out[email] = (sub.id, was_changed)
+        outcome = ("created" if email not in before
+                   else "updated" if before[email] != state_of(sub, comp_ids) else "unchanged")
+        created += int(outcome == "created")
+        updated += int(outcome == "updated")
+        out[email] = (sub.id, outcome)
     if rows:
         db.session.execute(SubscriberComponent.__table__.insert(), rows)
     for sub in subs.values():

@@ -16,6 +16,7 @@ from ...models.constants import OPEN_INCIDENT_STATUSES
 from ...services.incidents import maintenance as maint_svc
 from ...services.incidents.lifecycle import IncidentError
 from ...services.monitoring.silence import silence_check
+from ...services.page_info import statuspage_api_base
 from ..authz import EVERYONE, current_actor, require_role
 from .blueprint import (
     WRITERS,
@@ -39,7 +40,7 @@ def dashboard():
         published=[i for i in open_incidents if i.published_at is not None],
         drafts=[i for i in open_incidents if i.published_at is None],
         components=all_components(), checks=checks, failing=failing,
-        maintenance=maint_svc.upcoming_maintenance(now, limit=10))
+        maintenance=maint_svc.upcoming_maintenance(now, limit=10), statuspage_api=statuspage_api_base())
 
 
 @bp.get("/checks/<slug>")

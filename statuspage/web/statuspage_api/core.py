@@ -24,6 +24,7 @@ from werkzeug.routing import BaseConverter
 from ...extensions import csrf, db
 from ...services.components import ComponentError
 from ...services.incidents import IncidentError
+from ...services.page_info import STATUSPAGE_API_PATH
 from ...services.page_settings import PageSettingsError
 from ...services.site import get_page
 from ...services.subscriptions import SubscriptionError
@@ -31,7 +32,7 @@ from ...services.users import find_token
 from ..api_v1 import register_api_error_renderer
 from ..authz import bearer_token, use_token
 
-PREFIX = "/api/statuspage/v1"
+PREFIX = STATUSPAGE_API_PATH
 bp = Blueprint("statuspage_api", __name__, url_prefix=PREFIX)
 csrf.exempt(bp)
 
