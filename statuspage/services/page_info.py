@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Component, ComponentGroup, Incident, Subscriber
-from .site import get_page
-from .subscriptions import public_base_url
+from .page import get_page, public_base_url
 
 # Where the Statuspage-compatible management API is mounted (statuspage/web/statuspage_api).
 STATUSPAGE_API_PATH = "/api/statuspage/v1"

@@ -12,7 +12,6 @@ from ...models import (
 from ..audit import Actor, record
 from .lifecycle import INCIDENT_FLOW, IncidentError, check_text
 
-
 # A template may move an incident or a maintenance (Statuspage's templates serve both).
 TEMPLATE_STATUSES = INCIDENT_FLOW + ("scheduled", "in_progress", "verifying", "completed")
 

@@ -26,7 +26,7 @@ from ...models import (
     IncidentUpdateComponent,
 )
 from ...models.constants import STATUS_SEVERITY
-from ..status import Segment, backfill_history
+from ..incidents.status import Segment, backfill_history
 from .mapping import ImportReport
 
 SOURCE = "import"

@@ -27,10 +27,10 @@ from ...models import (
     Postmortem,
 )
 from ..audit import Actor, record
-from ..incidents import MAX_BODY, new_public_id
-from ..postmortems import SECTIONS
-from ..site import bump_site_version
-from ..status import recompute_component_status
+from ..incidents.lifecycle import MAX_BODY, new_public_id
+from ..incidents.postmortems import SECTIONS
+from ..incidents.status import recompute_component_status
+from ..page import bump_site_version
 from .mapping import ImportReport, Mappings, digest
 from .payloads import SourceIncident, SourceUpdate
 

@@ -22,7 +22,7 @@ from ...extensions import db
 from ...models import Component
 from ..audit import Actor
 from ..uptime import rollup_uptime
-from . import history
+from .history import backfill
 from .client import StatuspageApiError, StatuspageClient
 from .incidents import apply_incident, incident_digest
 from .mapping import ImportReport, Mappings
@@ -159,7 +159,7 @@ class ImportRun:
 
     def apply_history(self, source_components: list[SourceComponent]) -> None:
         components = self._components()
-        history.backfill([c for c in components.values() if c.archived_at is None], self.report)
+        backfill([c for c in components.values() if c.archived_at is None], self.report)
         apply_component_statuses(source_components, components, self.report, actor=self.actor, now=self.now)
         if not self.dry_run:
             rollup_uptime(self.now)

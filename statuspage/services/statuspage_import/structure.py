@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import Component, ComponentGroup, UpdateTemplate
-from .. import components as comp_svc
-from .. import incidents as incident_svc
 from ..audit import Actor
+from ..incidents import components as comp_svc
+from ..incidents import lifecycle as incident_svc
+from ..incidents import templates as templates_svc
 from .mapping import ImportReport, Mappings, digest
 from .payloads import SourceComponent, SourceGroup, SourceTemplate
 
@@ -171,7 +172,7 @@ def apply_templates(templates: list[SourceTemplate], maps: Mappings, report: Imp
         clash = db.session.scalar(select(UpdateTemplate).where(UpdateTemplate.name == name))
         if clash is not None and clash is not template:
             name = f"{src.name[:185]} (imported)"
-        template_row = incident_svc.save_template(name=name, body=src.body[:incident_svc.MAX_BODY],
+        template_row = templates_svc.save_template(name=name, body=src.body[:incident_svc.MAX_BODY],
                                                   status=src.update_status, title=src.title, actor=actor,
                                                   template=template, commit=False)
         report["template"].note("updated" if template is not None else "created", src.name)

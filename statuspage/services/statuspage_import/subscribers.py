@@ -17,7 +17,12 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Component, Subscriber
 from ..audit import Actor
-from ..subscriptions import ImportedSubscriber, SubscriptionError, import_email_subscribers, normalize_email
+from ..notifications.subscriptions import (
+    ImportedSubscriber,
+    SubscriptionError,
+    import_email_subscribers,
+    normalize_email,
+)
 from .client import StatuspageApiError, StatuspageClient
 from .mapping import ImportReport, Mappings, digest
 from .payloads import PayloadError, SourceSubscriber, parse_subscriber

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Component, ComponentGroup
 from ...models.constants import COMPONENT_STATUSES
-from ...services import components as svc
-from ...services.site import get_page
+from ...services.incidents import components as svc
+from ...services.page import get_page
 from ..authz import current_actor
 from .core import StatuspageError, created, no_content, query_int, route
 from .forms import Fields, request_body

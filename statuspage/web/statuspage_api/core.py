@@ -22,12 +22,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from ...extensions import csrf, db
-from ...services.components import ComponentError
-from ...services.incidents import IncidentError
+from ...services.incidents.components import ComponentError
+from ...services.incidents.lifecycle import IncidentError
+from ...services.notifications.subscriptions import SubscriptionError
+from ...services.page import get_page
 from ...services.page_info import STATUSPAGE_API_PATH
 from ...services.page_settings import PageSettingsError
-from ...services.site import get_page
-from ...services.subscriptions import SubscriptionError
 from ...services.users import find_token
 from ..api_v1 import register_api_error_renderer
 from ..authz import bearer_token, use_token

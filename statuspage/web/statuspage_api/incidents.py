@@ -23,11 +23,16 @@ from ...models import (
     IncidentUpdateComponent,
     Postmortem,
 )
-from ...models.constants import COMPONENT_STATUSES, STATUS_SEVERITY
-from ...services import incidents as incident_svc
-from ...services import maintenance as maint_svc
-from ...services.public_site import COMPONENT_INDICATOR
-from ...services.site import get_page
+from ...models.constants import (
+    ACTIVE_MAINTENANCE_STATUSES,
+    COMPONENT_STATUSES,
+    OPEN_INCIDENT_STATUSES,
+    STATUS_SEVERITY,
+)
+from ...services.incidents import lifecycle as incident_svc
+from ...services.incidents import maintenance as maint_svc
+from ...services.page import get_page
+from ...services.site.public import COMPONENT_INDICATOR
 from ..authz import current_actor
 from .components import find_components
 from .core import StatuspageError, created, paged, route
@@ -95,7 +100,7 @@ def incidents_list():
 
 @route("/pages/<spid:page_id>/incidents/unresolved", query=LIST_PAGING)
 def incidents_unresolved():
-    query = _listed().where(Incident.kind == "incident", Incident.status.in_(incident_svc.OPEN_STATUSES))
+    query = _listed().where(Incident.kind == "incident", Incident.status.in_(OPEN_INCIDENT_STATUSES))
     return paged(query.order_by(Incident.created_at.desc(), Incident.id.desc()), _serializer())
 
 
@@ -113,7 +118,7 @@ def incidents_scheduled():
 
 @route("/pages/<spid:page_id>/incidents/active_maintenance", query=LIST_PAGING)
 def incidents_active_maintenance():
-    query = _listed().where(Incident.kind == "maintenance", Incident.status.in_(maint_svc.ACTIVE))
+    query = _listed().where(Incident.kind == "maintenance", Incident.status.in_(ACTIVE_MAINTENANCE_STATUSES))
     return paged(query.order_by(Incident.scheduled_for, Incident.id), _serializer())
 
 

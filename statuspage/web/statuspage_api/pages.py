@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from ...services.page import get_page
 from ...services.page_settings import update_page_settings
-from ...services.site import get_page
 from ..authz import current_actor
 from .core import route
 from .forms import Fields, request_body

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ...services import postmortems as pm_svc
+from ...services.incidents import postmortems as pm_svc
 from ..authz import current_actor
 from .core import StatuspageError, route
 from .forms import Fields, request_body

@@ -28,11 +28,10 @@ from ...models import (
     SubscriberComponent,
     UpdateTemplate,
 )
-from ...services import public_site as ps
-from ...services.postmortems import SECTIONS
-from ...services.site import get_page
-from ...services.status import worst
-from ...services.subscriptions import subscriber_state
+from ...models.constants import worst_status
+from ...services.incidents.postmortems import SECTIONS
+from ...services.page import get_page
+from ...services.site import public as ps
 from ..api_v2 import public_base_url, ts
 
 MAINTENANCE_STATUSES = ("scheduled", "in_progress", "verifying", "completed")
@@ -109,7 +108,7 @@ def group_as_component_json(group: ComponentGroup, positions: Positions, page_id
     """A group in the components list, as Statuspage lists them (``group: true``)."""
     out = group_json(group, positions, page_id)
     members = group_members(group)
-    out.update({"group_id": None, "group": True, "status": worst(c.status for c in members),
+    out.update({"group_id": None, "group": True, "status": worst_status(c.status for c in members),
                 "showcase": False, "only_show_if_degraded": False, "automation_email": None, "start_date": None})
     return out
 
@@ -215,8 +214,7 @@ def subscriber_json(s: Subscriber, components: list[str]) -> dict[str, Any]:
 
 def statuspage_state(s: Subscriber) -> str:
     """Our subscriber state in Statuspage's words: active, unconfirmed, quarantined or unsubscribed."""
-    state = subscriber_state(s)
-    return {"pending": "unconfirmed"}.get(state, state)
+    return {"pending": "unconfirmed"}.get(s.state, s.state)
 
 
 def template_json(t: UpdateTemplate) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import Subscriber
-from ...services import subscriptions as subs
+from ...services.notifications import subscriptions as subs
 from ..authz import current_actor
 from .components import find_components
 from .core import StatuspageError, created, no_content, query_choice, query_int, route

@@ -9,7 +9,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ...models import UpdateTemplate
-from ...services import incidents as incident_svc
+from ...services.incidents import lifecycle as incident_svc
+from ...services.incidents import templates as templates_svc
 from ..authz import current_actor
 from .core import StatuspageError, created, paged, route
 from .forms import Fields, request_body
@@ -26,10 +27,10 @@ def template_create():
     f = Fields.envelope(request_body(), "template", known=("name", "title", "body", "update_status"),
                         ignored=("group_id", "should_tweet", "should_send_notifications", "component_ids"))
     status = f.text("update_status", max_len=20) or None
-    if status is not None and status not in incident_svc.TEMPLATE_STATUSES:
+    if status is not None and status not in templates_svc.TEMPLATE_STATUSES:
         raise StatuspageError(422, f"template[update_status] must be one of "
-                                   f"{', '.join(incident_svc.TEMPLATE_STATUSES)}")
-    template = incident_svc.save_template(
+                                   f"{', '.join(templates_svc.TEMPLATE_STATUSES)}")
+    template = templates_svc.save_template(
         name=f.text("name", max_len=200, required=True) or "", title=f.text("title", max_len=300, required=True),
         body=f.text("body", max_len=incident_svc.MAX_BODY, required=True) or "", status=status,
         actor=current_actor())
