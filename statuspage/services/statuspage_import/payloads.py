@@ -125,6 +125,7 @@ class SourceGroup:
     description: str | None
     position: int
     components: tuple[str, ...]
+    created_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,8 @@ def parse_group(data: Any) -> SourceGroup:
     d = _obj(data, "component group")
     gid = _id(d, "component group")
     return SourceGroup(id=gid, name=_text(d.get("name"), 200) or gid, description=_text(d.get("description")),
-                       position=_int(d.get("position")), components=tuple(id_list(d.get("components"))))
+                       position=_int(d.get("position")), components=tuple(id_list(d.get("components"))),
+                       created_at=parse_time(d.get("created_at")))
 
 
 def parse_component(data: Any) -> SourceComponent:

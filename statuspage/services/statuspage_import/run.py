@@ -22,8 +22,8 @@ from ...extensions import db
 from ...models import Component
 from ..audit import Actor
 from ..uptime import rollup_uptime
-from .history import backfill
 from .client import StatuspageApiError, StatuspageClient
+from .history import backfill
 from .incidents import apply_incident, incident_digest
 from .mapping import ImportReport, Mappings
 from .payloads import (

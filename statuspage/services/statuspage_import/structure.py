@@ -42,7 +42,8 @@ def display_order(groups: list[SourceGroup], components: list[SourceComponent]) 
     for comp in components:  # a group only seen in the components list (group: true)
         if comp.is_group and comp.id not in by_id:
             by_id[comp.id] = SourceGroup(id=comp.id, name=comp.name, description=comp.description,
-                                         position=comp.position, components=comp.children)
+                                         position=comp.position, components=comp.children,
+                                         created_at=comp.created_at)
     members: dict[str, list[SourceComponent]] = {gid: [] for gid in by_id}
     member_of = {cid: gid for gid, g in by_id.items() for cid in g.components}
     top: list[SourceGroup | SourceComponent] = list(by_id.values())
@@ -76,7 +77,8 @@ def apply_structure(placed: list[Placed], maps: Mappings, report: ImportReport, 
     for item in (p for p in placed if p.kind == "group"):
         src = item.source
         assert isinstance(src, SourceGroup)
-        key = digest({"name": src.name, "description": src.description, "position": item.position})
+        key = digest({"name": src.name, "description": src.description, "position": item.position,
+                      "created": src.created_at})
         row = maps.get("group", src.id)
         group = db.session.scalar(select(ComponentGroup).where(ComponentGroup.slug == row.local_id)) if row else None
         if row is not None and group is None:
@@ -85,6 +87,7 @@ def apply_structure(placed: list[Placed], maps: Mappings, report: ImportReport, 
         if group is None:
             group = comp_svc.create_group(name=src.name, description=_description(src), position=item.position,
                                           slug=src.id, source="import", actor=actor, now=now, commit=False)
+            group.created_at = min(src.created_at or now, now)
             report["group"].note("created", src.name)
         elif group.archived_at is not None:
             report["group"].note("skipped", f"{src.name} (deleted here)")

@@ -63,17 +63,8 @@ class Positions:
     """Display positions of groups and components (one query, computed once per response)."""
 
     def __init__(self) -> None:
-        self.components: dict[int, int] = {}
-        self.groups: dict[int, int] = {}
-        n = 0
-        for group, comps in ps.grouped(ps.public_components()):
-            if group is not None:
-                n += 1
-                self.groups[group.id] = n
-            for comp in comps:
-                n += 1
-                self.components[comp.id] = n
-        self.last = n
+        self.groups, self.components = ps.display_positions()
+        self.last = max([0, *self.groups.values(), *self.components.values()])
 
     def of_group(self, group: ComponentGroup) -> int:
         return self.groups.get(group.id, self.last + 1)
