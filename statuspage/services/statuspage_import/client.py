@@ -37,7 +37,7 @@ class StatuspageClient:
     def __init__(self, api_url: str, api_key: str, page_id: str, *, min_interval: float = 1.0,
                  max_retries: int = 8, backoff: float = 2.0, max_backoff: float = 120.0, timeout: float = 60.0,
                  session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
-                 on_retry: Callable[[str], None] | None = None):
+                 clock: Callable[[], float] = time.monotonic, on_retry: Callable[[str], None] | None = None):
         if not api_key:
             raise StatuspageApiError("no API key: set STATUSPAGE_IMPORT_API_KEY")
         self.api_url = api_url.rstrip("/")
@@ -51,16 +51,17 @@ class StatuspageClient:
         self.session.headers.update({"Authorization": f"OAuth {api_key}", "Accept": "application/json",
                                      "User-Agent": "statuspage-import/1"})
         self.sleep = sleep
+        self.clock = clock
         self.on_retry = on_retry
         self.stats = ClientStats()
-        self._last = 0.0
+        self._last = float("-inf")
 
     def _pace(self) -> None:
-        wait = self._last + self.min_interval - time.monotonic()
+        wait = self._last + self.min_interval - self.clock()
         if wait > 0:
             self.sleep(wait)
             self.stats.waited_seconds += wait
-        self._last = time.monotonic()
+        self._last = self.clock()
 
     def _retry_after(self, resp: requests.Response | None, attempt: int) -> float:
         header = resp.headers.get("Retry-After") if resp is not None else None
