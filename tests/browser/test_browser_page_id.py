@@ -7,14 +7,14 @@ from playwright.sync_api import expect
 from statuspage.extensions import db
 from statuspage.services.page import get_page
 from tests.browser.test_browser_trust_page import axe_violations
-from tests.incidents.helpers import PASSWORD, make_components, make_user
+from tests.support.factories import PASSWORD, make_components, user
 
 pytestmark = pytest.mark.browser
 
 
 def test_an_admin_finds_the_page_id_for_statuspage_clients(app, live_server, page, screenshot):
     make_components("api", "web")
-    email = make_user("admin", "admin@acme.test").email
+    email = user("admin", "admin@acme.test").email
     page_id = get_page().public_id
     db.session.commit()  # SQLite has one writer: the live server needs it
 

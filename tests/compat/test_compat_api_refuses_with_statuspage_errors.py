@@ -15,7 +15,8 @@ from statuspage.extensions import db
 from statuspage.services.incidents.components import create_component
 from statuspage.services.incidents.lifecycle import declare_incident
 from statuspage.services.users import create_token
-from tests.incidents.helpers import ALICE, login, make_user
+from tests.support.console import login
+from tests.support.factories import ALICE
 
 PREFIX = "/api/statuspage/v1"
 
@@ -50,7 +51,7 @@ def test_without_a_key_or_with_a_bad_one_every_route_answers_401(app, client, pa
 
 def test_a_console_session_is_not_a_key(app, client, page_id):
     # Bodies may be form-encoded: accepting the session cookie would open the API to cross-site forms.
-    login(client, make_user("admin").email)
+    login(client, "admin")
     for _endpoint, method, url in _routes(app, page_id):
         _is_error(client.open(url, method=method, data={"incident[name]": "x"}), 401)
 

@@ -34,7 +34,7 @@ from statuspage.services.statuspage_import.payloads import (
     postmortem_draft,
 )
 from statuspage.services.statuspage_import.structure import display_order
-from tests.incidents.helpers import ALICE
+from tests.support.factories import ALICE
 from tests.support.live import LiveServer
 
 EXAMPLES = json.loads((Path(__file__).parent / "fixtures" / "statuspage_documented_examples.json").read_text())

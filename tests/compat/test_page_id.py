@@ -16,7 +16,8 @@ from statuspage.models import Page
 from statuspage.services.incidents.components import create_component
 from statuspage.services.page import default_page_id, get_page
 from statuspage.services.page_settings import update_page_settings
-from tests.incidents.helpers import ALICE, login, make_user
+from tests.support.console import login
+from tests.support.factories import ALICE
 
 ID = re.compile(r"^[a-z0-9]{12}$")
 
@@ -69,7 +70,7 @@ def test_page_info_shows_the_id_and_the_api_base_url(app, runner):
 def test_the_dashboard_and_the_tokens_page_show_the_page_id(app, client):
     page_id = get_page().public_id
     db.session.commit()
-    login(client, make_user("admin").email)
+    login(client, "admin")
     html = client.get("/admin/").get_data(as_text=True)
     assert f"<code data-page-id>{page_id}</code>" in html
     assert f"/api/statuspage/v1/pages/{page_id}" in html

@@ -50,7 +50,7 @@ from statuspage.services.notifications.subscriptions import (
 from statuspage.services.page import current_site_version
 from statuspage.services.page_settings import PageSettingsError, update_page_settings
 from statuspage.services.statuspage_import.history import combine
-from tests.incidents.helpers import ALICE
+from tests.support.factories import ALICE
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "statuspage.yml"
 T = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
