@@ -106,3 +106,5 @@ def import_statuspage(page_id: str, api_url: str | None, dry_run: bool, requests
         sys.exit(1)
     progress.done()
     click.echo(report.summary())
+    if report.problems:
+        sys.exit(3)  # done, but some records could not be imported (listed above)

@@ -88,10 +88,12 @@ def _snapshot(comp: Component) -> dict[str, Any]:
             "start_date": comp.start_date, "status": comp.status}
 
 
-def _live_group(group: ComponentGroup | None) -> ComponentGroup | None:
-    if group is not None and group.archived_at is not None:
+def _live_group_id(group: ComponentGroup | None) -> int | None:
+    if group is None:
+        return None
+    if group.archived_at is not None:
         raise ComponentError(f"component group {group.slug!r} is deleted", "group_id")
-    return group
+    return group.id
 
 
 def create_component(*, name: str, actor: Actor, description: str | None = None,
@@ -107,7 +109,7 @@ def create_component(*, name: str, actor: Actor, description: str | None = None,
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}")
     comp = Component(slug=unique_slug(name, Component, slug), name=name, description=description or None,
-                     group_id=_live_group(group).id if group is not None else None,
+                     group_id=_live_group_id(group),
                      position=_next_position() if position is None else position, public=True,
                      showcase=bool(showcase), only_show_if_degraded=bool(only_show_if_degraded),
                      auto_incident="off", status="operational", status_source="manual",
@@ -143,7 +145,7 @@ def update_component(comp: Component, *, actor: Actor, name: Any = UNSET, descri
     if description is not UNSET:
         comp.description = _text(description, "description", MAX_DESCRIPTION) or None
     if group is not UNSET:
-        comp.group_id = _live_group(group).id if group is not None else None
+        comp.group_id = _live_group_id(group)
         comp.group = group
     for field, value in (("showcase", showcase), ("only_show_if_degraded", only_show_if_degraded)):
         if value is not UNSET:

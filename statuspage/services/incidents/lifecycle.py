@@ -382,7 +382,8 @@ def delete_incident(incident: Incident, *, actor: Actor, now: dt.datetime | None
     what their checks (or other incidents) say. Status intervals it caused stay as history.
     """
     now = now or utcnow()
-    components = [ic.component or db.session.get(Component, ic.component_id) for ic in incident.components]
+    components = [c for c in (ic.component or db.session.get(Component, ic.component_id)
+                              for ic in incident.components) if c is not None]
     record(actor, f"{incident.kind}.delete", incident.kind, incident.public_id,
            before={**snapshot(incident), "updates": len(incident.updates),
                    "components": sorted(c.slug for c in components)})

@@ -184,10 +184,12 @@ def import_email_subscribers(records: list[ImportedSubscriber], *, actor: Actor,
                              now: dt.datetime | None = None) -> dict[str, tuple[int, str]]:
     """Write imported email subscribers in their state; never mails anyone. Does not commit.
 
-    Returns {email: (subscriber id, "created" | "updated" | "unchanged")}. Nobody is ever re-subscribed: a local unsubscribe
-    stays whatever the other page says, and an unsubscribe there unsubscribes here. Someone who
-    confirmed there counts as confirmed; someone who never confirmed stays pending (no mail is sent,
-    so they stay so until they subscribe again). The component choice follows the record.
+    Returns {email: (subscriber id, "created" | "updated" | "unchanged")}. Nobody is ever
+    re-subscribed: a local unsubscribe stays whatever the other page says, and an unsubscribe there
+    unsubscribes here. Someone who confirmed there counts as confirmed; someone who never confirmed
+    stays pending (no mail is sent, so they stay so until they subscribe again). The component choice
+    follows the record. New subscribers are written with one multi-row INSERT: tens of thousands come
+    in pages of a hundred.
     """
     now = now or utcnow()
     by_email: dict[str, ImportedSubscriber] = {}
@@ -203,49 +205,55 @@ def import_email_subscribers(records: list[ImportedSubscriber], *, actor: Actor,
     def state_of(sub: Subscriber, comps: list[int]) -> tuple:
         return (sub.confirmed_at, sub.unsubscribed_at, sub.quarantined_at, sub.all_components, comps)
 
-    before: dict[str, tuple] = {}
-    subs: dict[str, Subscriber] = {}
+    def components_of(email: str) -> list[int]:
+        return sorted({c.id for c in by_email[email].components or []})
+
+    new_rows = []
     for email, rec in by_email.items():
-        sub = existing.get(email)
+        if email in existing:
+            continue
         confirmed = rec.state in ("active", "quarantined")
-        if sub is None:
-            sub = Subscriber(kind="email", email=email, all_components=True, token_version=1,
-                             created_at=rec.created_at or now,
-                             confirmed_at=(rec.created_at or now) if confirmed else None,
-                             unsubscribed_at=now if rec.state == "unsubscribed" else None,
-                             quarantined_at=(rec.quarantined_at or now) if rec.state == "quarantined" else None)
-            db.session.add(sub)
-        else:
-            before[email] = state_of(sub, sorted(c.component_id for c in sub.components))
-            if rec.state == "unsubscribed" and sub.unsubscribed_at is None:
-                sub.unsubscribed_at = now
-                _cancel_pending(sub.id, "unsubscribed on the page it was imported from")
-            if confirmed and sub.confirmed_at is None and sub.unsubscribed_at is None:
-                sub.confirmed_at = rec.created_at or now
-            if rec.state == "quarantined" and sub.quarantined_at is None and sub.unsubscribed_at is None:
-                sub.quarantined_at = rec.quarantined_at or now
-        subs[email] = sub
-    db.session.flush()
-    ids = [sub.id for sub in subs.values()]
-    db.session.execute(delete(SubscriberComponent).where(SubscriberComponent.subscriber_id.in_(ids)))
-    rows, out = [], {}
-    created = updated = 0
-    for email, sub in subs.items():
-        comp_ids = sorted({c.id for c in by_email[email].components or []})
-        sub.all_components = not comp_ids
-        rows += [{"subscriber_id": sub.id, "component_id": cid} for cid in comp_ids]
-        outcome = ("created" if email not in before
-                   else "updated" if before[email] != state_of(sub, comp_ids) else "unchanged")
-        created += int(outcome == "created")
+        new_rows.append({
+            "kind": "email", "email": email, "all_components": not components_of(email), "token_version": 1,
+            "webhook_format": "statuspage", "failure_count": 0, "created_at": rec.created_at or now,
+            "confirmed_at": (rec.created_at or now) if confirmed else None,
+            "unsubscribed_at": now if rec.state == "unsubscribed" else None,
+            "quarantined_at": (rec.quarantined_at or now) if rec.state == "quarantined" else None})
+    out: dict[str, tuple[int, str]] = {}
+    if new_rows:
+        db.session.execute(Subscriber.__table__.insert(), new_rows)
+        for sid, email in db.session.execute(select(Subscriber.id, Subscriber.email).where(
+                Subscriber.email.in_([r["email"] for r in new_rows]))):
+            out[email] = (sid, "created")
+    updated = 0
+    for email, sub in existing.items():
+        rec = by_email[email]
+        before = state_of(sub, sorted(c.component_id for c in sub.components))
+        confirmed = rec.state in ("active", "quarantined")
+        if rec.state == "unsubscribed" and sub.unsubscribed_at is None:
+            sub.unsubscribed_at = now
+            _cancel_pending(sub.id, "unsubscribed on the page it was imported from")
+        if confirmed and sub.confirmed_at is None and sub.unsubscribed_at is None:
+            sub.confirmed_at = rec.created_at or now
+        if rec.state == "quarantined" and sub.quarantined_at is None and sub.unsubscribed_at is None:
+            sub.quarantined_at = rec.quarantined_at or now
+        sub.all_components = not components_of(email)
+        outcome = "updated" if before != state_of(sub, components_of(email)) else "unchanged"
         updated += int(outcome == "updated")
         out[email] = (sub.id, outcome)
-    if rows:
-        db.session.execute(SubscriberComponent.__table__.insert(), rows)
-    for sub in subs.values():
+    db.session.flush()
+    if existing:
+        db.session.execute(delete(SubscriberComponent).where(
+            SubscriberComponent.subscriber_id.in_([s.id for s in existing.values()])))
+    links = [{"subscriber_id": out[email][0], "component_id": cid} for email in by_email
+             for cid in components_of(email)]
+    if links:
+        db.session.execute(SubscriberComponent.__table__.insert(), links)
+    for sub in existing.values():
         db.session.expire(sub, ["components"])
-    if created or updated:
+    if new_rows or updated:
         record(actor, "subscriber.import", "subscriber", None,
-               after={"created": created, "updated": updated, "records": len(by_email)})
+               after={"created": len(new_rows), "updated": updated, "records": len(by_email)})
     return out
 
 

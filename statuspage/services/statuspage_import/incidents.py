@@ -30,7 +30,6 @@ from ..audit import Actor, record
 from ..incidents.lifecycle import MAX_BODY, new_public_id
 from ..incidents.postmortems import SECTIONS
 from ..incidents.status import recompute_component_status
-from ..page import bump_site_version
 from .mapping import ImportReport, Mappings, digest
 from .payloads import SourceIncident, SourceUpdate
 
@@ -132,23 +131,38 @@ def _sync_postmortem(inc: Incident, src: SourceIncident, text: str | None) -> No
     pm.published_at = src.postmortem_published_at
 
 
+def imported_public_ids(maps: Mappings) -> set[str]:
+    """Public ids of the incidents imported so far that still exist here (one query for a whole run)."""
+    wanted = [row.local_id for row in maps.all("incident").values()]
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(db.session.scalars(select(Incident.public_id).where(
+            Incident.public_id.in_(wanted[start:start + 500]))))
+    return found
+
+
 def apply_incident(src: SourceIncident, draft: str | None, maps: Mappings, components: dict[str, Component],
-                   report: ImportReport, *, actor: Actor, now: dt.datetime) -> Incident | None:
-    """Create or update one incident or maintenance from its source record; None when skipped."""
+                   report: ImportReport, *, actor: Actor, now: dt.datetime, live: set[str]) -> bool:
+    """Create or update one incident or maintenance from its source record; return whether it changed.
+
+    ``live``: the public ids of imported incidents that still exist here (kept up to date). Writes no
+    outbox row; the caller bumps the site version once for a batch of changes.
+    """
     key = incident_digest(src, components)
     row = maps.get("incident", src.id)
+    if row is not None and row.local_id not in live:
+        report["incident"].note("skipped", f"{src.name} (deleted here)")
+        return False
+    if row is not None and row.digest == key:
+        report["incident"].note("unchanged", src.name)
+        return False
     inc = None
     if row is not None:
         inc = db.session.scalar(select(Incident).where(Incident.public_id == row.local_id).options(
             selectinload(Incident.updates).selectinload(IncidentUpdate.component_changes),
             selectinload(Incident.components)))
-        if inc is None:
-            report["incident"].note("skipped", f"{src.name} (deleted here)")
-            return None
-        if row.digest == key:
-            report["incident"].note("unchanged", src.name)
-            return inc
     created = inc is None
+    was_open = inc is not None and inc.status in OPEN
     if inc is None:
         inc = Incident(public_id=_free_public_id(src.id, Incident), source="import", notify=True,
                        created_by_id=None)
@@ -190,14 +204,17 @@ def apply_incident(src: SourceIncident, draft: str | None, maps: Mappings, compo
     inc.updated_at = src.updated_at
     flag_modified(inc, "updated_at")  # keep the source's time, not the moment of the import
     db.session.flush()
-    for cid in before | set(wanted):
-        recompute_component_status(db.session.get(Component, cid), now, note=f"imported {inc.kind} {inc.public_id}")
+    if was_open or inc.status in OPEN:  # history that is over changes no component's status now
+        for cid in before | set(wanted):
+            comp = db.session.get(Component, cid)
+            if comp is not None:
+                recompute_component_status(comp, now, note=f"imported {inc.kind} {inc.public_id}")
     record(actor, f"{inc.kind}.import", inc.kind, inc.public_id,
            after={"source_id": src.id, "status": inc.status, "updates": len(src.updates), "created": created})
-    bump_site_version()
     maps.put("incident", src.id, inc.public_id, key, now, row)
+    live.add(inc.public_id)
     report["incident"].note("created" if created else "updated", src.name)
-    return inc
+    return True
 
 
 def _first_in_progress(src: SourceIncident) -> dt.datetime | None:

@@ -47,6 +47,7 @@ class Mappings:
         self.page_id = source_page_id
         self._rows: dict[str, dict[str, ImportMapping]] = defaultdict(dict)
         self._loaded: set[str] = set()
+        self._uncached: set[str] = set()
 
     def _query(self, kind: str):
         return select(ImportMapping).where(ImportMapping.source == SOURCE,
@@ -61,7 +62,12 @@ class Mappings:
         return self._rows[kind]
 
     def some(self, kind: str, source_ids: Iterable[str]) -> dict[str, ImportMapping]:
-        """The mappings of these source ids (for kinds too many to load at once: subscribers)."""
+        """The mappings of these source ids (for kinds too many to load at once: subscribers).
+
+        Rows of such kinds are not kept by this object: held across a whole run, tens of thousands of
+        them would make every commit expire them all.
+        """
+        self._uncached.add(kind)
         ids = list(dict.fromkeys(source_ids))
         found = {}
         for start in range(0, len(ids), 500):
@@ -82,7 +88,8 @@ class Mappings:
             db.session.add(row)
         else:
             row.local_id, row.digest, row.updated_at = local_id, digest_, now
-        self._rows[kind][source_id] = row
+        if kind not in self._uncached:
+            self._rows[kind][source_id] = row
         return row
 
     def forget(self) -> None:

@@ -41,6 +41,10 @@ def _id(data: dict[str, Any], what: str, key: str = "id") -> str:
     return value.strip()
 
 
+def _choice(value: Any, choices: tuple[str, ...], default: str) -> str:
+    return value if isinstance(value, str) and value in choices else default
+
+
 def _text(value: Any, limit: int | None = None) -> str | None:
     if value is None:
         return None
@@ -225,7 +229,7 @@ def parse_group(data: Any) -> SourceGroup:
 def parse_component(data: Any) -> SourceComponent:
     d = _obj(data, "component")
     cid = _id(d, "component")
-    status = d.get("status") if d.get("status") in COMPONENT_STATUSES else "operational"
+    status = _choice(d.get("status"), COMPONENT_STATUSES, "operational")
     group_id = d.get("group_id")
     return SourceComponent(
         id=cid, name=_text(d.get("name"), 200) or cid, description=_text(d.get("description")), status=status,
@@ -283,9 +287,8 @@ def parse_incident(data: Any) -> SourceIncident:
     comps = []
     for comp in d.get("components") or []:
         if isinstance(comp, dict) and isinstance(comp.get("id"), str | int):
-            comps.append((str(comp["id"]), comp.get("status") if comp.get("status") in COMPONENT_STATUSES
-                          else "operational"))
-    impact = d.get("impact") if d.get("impact") in IMPACTS else "none"
+            comps.append((str(comp["id"]), _choice(comp.get("status"), COMPONENT_STATUSES, "operational")))
+    impact = _choice(d.get("impact"), IMPACTS, "none")
     override = d.get("impact_override") if d.get("impact_override") in IMPACTS else None
     scheduled_for = parse_time(d.get("scheduled_for"))
     scheduled_until = parse_time(d.get("scheduled_until"))
@@ -319,7 +322,7 @@ def parse_template(data: Any) -> SourceTemplate:
 def parse_subscriber(data: Any) -> SourceSubscriber:
     d = _obj(data, "subscriber")
     sid = _id(d, "subscriber")
-    mode = d.get("mode") if isinstance(d.get("mode"), str) else ("email" if d.get("email") else "unknown")
+    mode = str(d["mode"]) if isinstance(d.get("mode"), str) else ("email" if d.get("email") else "unknown")
     return SourceSubscriber(id=sid, mode=mode, email=_text(d.get("email"), 320),
                             components=tuple(id_list(d.get("components"))),
                             created_at=parse_time(d.get("created_at")),

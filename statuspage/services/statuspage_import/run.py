@@ -21,10 +21,11 @@ from ...db import utcnow
 from ...extensions import db
 from ...models import Component
 from ..audit import Actor
+from ..page import bump_site_version
 from ..uptime import rollup_uptime
 from .client import StatuspageApiError, StatuspageClient
 from .history import backfill
-from .incidents import apply_incident, incident_digest
+from .incidents import apply_incident, imported_public_ids, incident_digest
 from .mapping import ImportReport, Mappings
 from .payloads import (
     PayloadError,
@@ -137,17 +138,21 @@ class ImportRun:
 
     def apply_incidents(self, incidents: list[SourceIncident], drafts: dict[str, str | None]) -> None:
         components = self._components()
+        live = imported_public_ids(self.maps)
         total = len(incidents)
         for start in range(0, total, BATCH):
+            changed = False
             for src in incidents[start:start + BATCH]:
                 try:
                     with db.session.begin_nested():
-                        apply_incident(src, drafts.get(src.id), self.maps, components, self.report,
-                                       actor=self.actor, now=self.now)
+                        changed |= apply_incident(src, drafts.get(src.id), self.maps, components, self.report,
+                                                  actor=self.actor, now=self.now, live=live)
                 except Exception as exc:  # noqa: BLE001 - one bad record must not stop the import
                     self.maps.forget()
                     self.report.problems.append(f"incident {src.id}: {type(exc).__name__}: {exc}"[:500])
                     self.report["incident"].skipped += 1
+            if changed:
+                bump_site_version()
             self._save()
             self.progress("incidents", min(start + BATCH, total), total)
 

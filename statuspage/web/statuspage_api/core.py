@@ -70,8 +70,9 @@ def _render_http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     message = MESSAGES.get(status) or exc.description or exc.name or "error"
     resp = error_response(status, message)
-    if status == 405 and getattr(exc, "valid_methods", None):
-        resp.headers["Allow"] = ", ".join(exc.valid_methods)
+    allowed = getattr(exc, "valid_methods", None)
+    if status == 405 and allowed:
+        resp.headers["Allow"] = ", ".join(allowed)
     return resp
 
 

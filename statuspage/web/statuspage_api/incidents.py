@@ -201,6 +201,8 @@ def _create_maintenance(f: Fields, name: str, status: str | None) -> Incident:
     _impact(f, maintenance=True)
     start = f.time("scheduled_for", required=True)
     end = f.time("scheduled_until", required=True)
+    if start is None or end is None:  # required=True refused them already
+        raise StatuspageError(422, "a scheduled maintenance needs scheduled_for and scheduled_until")
     remind = f.boolean("scheduled_remind_prior")
     notify = f.boolean("deliver_notifications") is not False
     m = maint_svc.schedule_maintenance(

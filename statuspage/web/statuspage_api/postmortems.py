@@ -7,6 +7,8 @@ reverting go through services.postmortems (publishing may notify subscribers, as
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import jsonify
 
 from ...services.incidents import postmortems as pm_svc
@@ -38,7 +40,7 @@ def postmortem_put(incident_id: str):
     text = f.text("body_draft", max_len=MAX_BODY, required=True) or ""
     actor = current_actor()
     pm = pm_svc.get_or_create_postmortem(inc, actor=actor)
-    sections = {key: {"body": ""} for key in pm_svc.SECTION_KEYS}
+    sections: dict[str, dict[str, Any]] = {key: {"body": ""} for key in pm_svc.SECTION_KEYS}
     sections["summary"] = {"body": text, "public": True}
     pm_svc.save_postmortem(pm, actor=actor, sections=sections)
     return jsonify(postmortem_json(pm))

@@ -135,12 +135,12 @@ def incident_json(inc: Incident, positions: Positions, page_id: str | None = Non
     updates = ps.public_updates(inc)
     monitoring = [u.display_at for u in updates if u.status == "monitoring"]
     pm = inc.postmortem
-    published_pm = pm is not None and pm.published_at is not None
+    published_at = pm.published_at if pm is not None else None
     resolved_at = inc.resolved_at
     if inc.kind == "maintenance" and inc.status == "completed" and resolved_at is None:
         resolved_at = inc.scheduled_until
     maint = inc.kind == "maintenance"
-    out = {
+    out: dict[str, Any] = {
         "id": inc.public_id, "components": [component_json(c, positions, page_id)
                                             for c in ps.affected_public_components(inc)],
         "created_at": ts(inc.published_at or inc.created_at),
@@ -148,11 +148,11 @@ def incident_json(inc: Incident, positions: Positions, page_id: str | None = Non
         "impact_override": inc.impact_override,
         "incident_updates": [update_json(u, inc) for u in updates], "metadata": {},
         "monitoring_at": ts(min(monitoring)) if monitoring else None, "name": inc.name, "page_id": page_id,
-        "postmortem_body": postmortem_text(pm) if published_pm else None,
+        "postmortem_body": postmortem_text(pm) if published_at is not None else None,
         "postmortem_body_last_updated_at": ts(pm.updated_at) if pm is not None else None,
         "postmortem_ignored": False, "postmortem_notified_subscribers": False,
         "postmortem_notified_twitter": False,
-        "postmortem_published_at": ts(pm.published_at) if published_pm else None,
+        "postmortem_published_at": ts(published_at),
         "resolved_at": ts(resolved_at),
         "scheduled_auto_completed": bool(maint and inc.auto_transition),
         "scheduled_auto_in_progress": bool(maint and inc.auto_transition),

@@ -86,8 +86,10 @@ def subscribers_list():
         pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(func.lower(func.coalesce(Subscriber.email, Subscriber.webhook_url))
                             .like(pattern, escape="\\"))
+    # The identifying field: the address (indexed, so a page of email subscribers needs no sort of them all).
+    primary = Subscriber.email if kind == "email" else func.coalesce(Subscriber.email, Subscriber.webhook_url)
     column = {"created_at": Subscriber.created_at, "quarantined_at": Subscriber.quarantined_at}.get(
-        sort_field or "", func.coalesce(Subscriber.email, Subscriber.webhook_url))
+        sort_field or "", primary)
     order = [column.desc() if descending else column.asc(), Subscriber.id.desc() if descending else Subscriber.id]
     return _render(db.session.scalars(query.order_by(*order).limit(limit).offset(page * limit)).all())
 
@@ -231,7 +233,7 @@ def subscribers_unsubscribe():
 def subscribers_reactivate():
     f = _bulk_fields()
     _check_type(f)
-    chosen: list[Any] = _bulk(f, state="quarantined", allow_all=True)
+    chosen = _bulk(f, state="quarantined", allow_all=True)
     for sub in chosen[:BULK_LIMIT]:
         if sub.quarantined_at is not None:
             subs.lift_quarantine(sub, actor=current_actor())
