@@ -46,8 +46,10 @@ def incident_digest(src: SourceIncident, components: Collection[str]) -> str:
 
 
 def _free_public_id(wanted: str, model: type[Incident] | type[IncidentUpdate]) -> str:
-    if _PUBLIC_ID.match(wanted) and db.session.scalar(select(model.id).where(model.public_id == wanted)) is None:
-        return wanted
+    if _PUBLIC_ID.match(wanted):
+        with db.session.no_autoflush:  # a lookup, not a reason to write what is pending
+            if db.session.scalar(select(model.id).where(model.public_id == wanted)) is None:
+                return wanted
     return new_public_id()
 
 
@@ -93,10 +95,9 @@ def _sync_updates(inc: Incident, src: SourceIncident, maps: Mappings, components
         _fill_update(local, upd, components)
         wanted.add(local.public_id)
         maps.put("update", upd.id, local.public_id, key, now, row)
-    imported = {r.local_id for r in mapped.values()}
     for local in list(inc.updates):
-        if local.public_id not in wanted and local.public_id in imported:
-            inc.updates.remove(local)  # deleted on the source
+        if local.public_id not in wanted and local.author_label == AUTHOR:
+            inc.updates.remove(local)  # deleted on the source (updates written here stay)
 
 
 def _fill_update(local: IncidentUpdate, upd: SourceUpdate, components: dict[str, Component]) -> None:

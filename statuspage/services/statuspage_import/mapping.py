@@ -25,14 +25,14 @@ KINDS = tuple(LABELS)
 
 def digest(obj: Any) -> str:
     """A stable hash of a source record (what we import of it), to tell changed records from the rest."""
-    payload = dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) and not isinstance(obj, type) else obj
-    text = json.dumps(payload, sort_keys=True, default=_plain, separators=(",", ":"))
+    text = json.dumps(obj, sort_keys=True, default=_plain, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+        # Shallow: json.dumps calls back here for nested records (asdict's deep copies cost more).
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, set | frozenset):
