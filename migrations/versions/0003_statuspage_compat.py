@@ -57,8 +57,8 @@ def upgrade():
         sa.Column('created_at', statuspage.db.UTCDateTime(), nullable=False),
         sa.Column('updated_at', statuspage.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_import_mapping')),
-        sa.UniqueConstraint('source', 'source_page_id', 'kind', 'source_id',
-                            name=op.f('uq_import_mapping_source_source_page_id_kind_source_id')),
+        sa.UniqueConstraint('source_id', 'kind', 'source_page_id', 'source',
+                            name=op.f('uq_import_mapping_source_id_kind_source_page_id_source')),
     )
 
 

@@ -19,7 +19,10 @@ class ImportMapping(db.Model):
     """
 
     __tablename__ = "import_mapping"
-    __table_args__ = (UniqueConstraint("source", "source_page_id", "kind", "source_id"),)
+    # source_id leads: a page of subscribers is looked up with source_id IN (…), and the other columns
+    # hold one or two values each (PostgreSQL, without statistics on a freshly filled table, otherwise
+    # scans every mapping of the kind for each page).
+    __table_args__ = (UniqueConstraint("source_id", "kind", "source_page_id", "source"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(20), nullable=False)  # statuspage
     source_page_id: Mapped[str] = mapped_column(String(64), nullable=False)
