@@ -43,6 +43,10 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(accounts_group)
     app.cli.add_command(sla_group)
+    from .cli_compat import import_group, page_group
+
+    app.cli.add_command(page_group)
+    app.cli.add_command(import_group)
 
 
 # --- run / worker ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from .constants import (
     ROLES,
     STATUS_SEVERITY,
 )
+from .imports import ImportMapping
 from .incidents import (
     ActionItem,
     Incident,
@@ -39,7 +40,7 @@ __all__ = [
     "Account", "AccountComponent", "AccountContact", "AccountOutreach", "AccountTeamMember", "AccountWatch",
     "ActionItem", "ApiToken", "AuditLog", "CAUSE_CATEGORIES", "COMPONENT_STATUSES", "Check", "CheckResult",
     "CheckRollup", "Component", "ComponentGroup", "ComponentStatusInterval", "ComponentUptimeDay",
-    "IMPACTS", "INCIDENT_STATUSES", "IdempotencyKey", "Incident", "IncidentCheck", "IncidentComponent",
+    "IMPACTS", "INCIDENT_STATUSES", "IdempotencyKey", "ImportMapping", "Incident", "IncidentCheck", "IncidentComponent",
     "IncidentUpdate", "IncidentUpdateComponent", "MAINTENANCE_STATUSES", "MonitoringGap", "OutboxMessage", "Page",
     "Postmortem", "ROLES", "RateLimitCounter", "STATUS_SEVERITY", "SiteVersion", "Subscriber", "SubscriberComponent",
     "UpdateTemplate", "User", "WorkerHeartbeat",

@@ -18,6 +18,8 @@ class ComponentGroup(db.Model):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Who owns it: config (the config file, which archives what it no longer lists) | api | import.
+    source: Mapped[str] = mapped_column(String(20), default="config", nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -44,6 +46,8 @@ class Component(db.Model):
     # What the checks alone say; an incident or maintenance may override `status` for a while.
     check_status: Mapped[str] = mapped_column(String(30), default="operational", nullable=False)
     start_date: Mapped[dt.date | None] = mapped_column(Date)
+    # Who owns it: config (the config file, which archives what it no longer lists) | api | import.
+    source: Mapped[str] = mapped_column(String(20), default="config", nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

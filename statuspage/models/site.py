@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+import string
 import zoneinfo
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -11,13 +13,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..db import UTCDateTime, utcnow
 from ..extensions import db
 
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_page_id() -> str:
+    """A page id like Statuspage's (12 characters of [a-z0-9]): stable once given, used as ``page_id``."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
 
 class Page(db.Model):
     """The single row of page-wide settings (id is always 1)."""
 
     __tablename__ = "page"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), default="page")
+    # The page's public id: /api/v2 page.id and the page_id of the Statuspage-compatible API.
+    public_id: Mapped[str] = mapped_column(String(32), default=new_page_id)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     name: Mapped[str] = mapped_column(String(200), default="Status")
     url: Mapped[str | None] = mapped_column(String(500))
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")

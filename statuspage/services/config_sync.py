@@ -87,7 +87,8 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
     groups = {g.slug: g for g in db.session.scalars(select(ComponentGroup))}
     for position, gdef in enumerate(doc.groups):
         group = groups.get(gdef.id)
-        values = {"name": gdef.name, "description": gdef.description, "position": position, "archived_at": None}
+        values = {"name": gdef.name, "description": gdef.description, "position": position, "archived_at": None,
+                  "source": "config"}
         if group is None:
             group = ComponentGroup(slug=gdef.id, **values)
             db.session.add(group)
@@ -101,7 +102,8 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
             report.unchanged += 1
     wanted_groups = {g.id for g in doc.groups}
     for slug, group in groups.items():
-        if slug not in wanted_groups and group.archived_at is None:
+        # Only what the file owns; groups made through the API or an import are not the file's to archive.
+        if slug not in wanted_groups and group.archived_at is None and group.source == "config":
             group.archived_at = now
             report.archived.append(f"group {slug}")
             public_change = True
@@ -118,7 +120,7 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
             "showcase": cdef.showcase, "only_show_if_degraded": cdef.only_show_if_degraded,
             "auto_incident": cdef.auto_incident,
             "auto_resolve_after": int(cdef.auto_resolve_after) if cdef.auto_resolve_after is not None else None,
-            "start_date": cdef.start_date, "archived_at": None,
+            "start_date": cdef.start_date, "archived_at": None, "source": "config",
         }
         if comp is None:
             comp = Component(slug=cdef.id, status="operational", status_source="check",
@@ -172,7 +174,7 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
     wanted_components = {c.id for c in doc.components}
     wanted_checks = {s.id for c in doc.components for s in c.checks}
     for slug, comp in components.items():
-        if slug not in wanted_components and comp.archived_at is None:
+        if slug not in wanted_components and comp.archived_at is None and comp.source == "config":
             comp.archived_at = now
             report.archived.append(f"component {slug}")
             public_change = True

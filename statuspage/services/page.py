@@ -8,6 +8,8 @@ while other processes see the new version within ``STATUSPAGE_VERSION_CHECK_INTE
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import current_app
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
@@ -23,7 +25,7 @@ def get_page() -> Page:
     """The page settings row, created with defaults on first use."""
     page = db.session.get(Page, 1)
     if page is None:
-        page = Page(id=1, name="Status", time_zone="UTC", settings={})
+        page = Page(id=1, public_id=default_page_id(), name="Status", time_zone="UTC", settings={})
         db.session.add(page)
         db.session.flush()
     return page
@@ -42,6 +44,23 @@ def public_base_url(fallback: str | None = None) -> str:
         return settings.public_url.rstrip("/")
     page = get_page()
     return (page.url or fallback or DEFAULT_PUBLIC_URL).rstrip("/")
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def default_page_id() -> str:
+    """The id a new page row gets: random-looking, derived from SECRET_KEY.
+
+    Derived rather than drawn, so that every request and process agrees on it before the first
+    committed write stores the row (a read-only request creates the row without committing it).
+    """
+    secret = str(current_app.config.get("SECRET_KEY") or "")
+    raw = hashlib.blake2b(secret.encode(), key=b"statuspage page id", digest_size=16).digest()
+    number = int.from_bytes(raw, "big")
+    chars = []
+    for _ in range(12):
+        number, rest = divmod(number, len(_ID_ALPHABET))
+        chars.append(_ID_ALPHABET[rest])
+    return "".join(chars)
 
 
 def bump_site_version() -> None:

@@ -49,3 +49,6 @@ def register_blueprints(app: Flask) -> None:
     from .disclosure import register_disclosure_filters
 
     register_disclosure_filters(app)
+    from .statuspage_api import bp as statuspage_api_bp
+
+    app.register_blueprint(statuspage_api_bp)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from ..models import Component, Incident, IncidentUpdate
 from ..models.constants import worst_status
@@ -81,6 +81,13 @@ def components_json() -> list[dict]:
     return out
 
 
+def _positions() -> dict[int, int]:
+    """Display positions of components, computed once per request (a list holds many incidents)."""
+    if "api_v2_positions" not in g:
+        g.api_v2_positions = ps.display_positions()[1]
+    return g.api_v2_positions
+
+
 def _update_json(u: IncidentUpdate, inc: Incident) -> dict:
     changes = [{"code": ch.component.slug, "name": ch.component.name,
                 "old_status": ch.old_status or "operational", "new_status": ch.new_status}
@@ -110,7 +117,7 @@ def incident_json(inc: Incident) -> dict:
         "shortlink": f"{public_base_url()}/incidents/{inc.public_id}",
         "started_at": ts(ps.incident_time(inc)), "page_id": page_id,
         "incident_updates": [_update_json(u, inc) for u in updates],
-        "components": [_component_json(c, page_id, c.position) for c in comps],
+        "components": [_component_json(c, page_id, _positions().get(c.id, c.position)) for c in comps],
     }
     if inc.kind == "maintenance":
         out["scheduled_for"] = ts(inc.scheduled_for)

@@ -53,13 +53,23 @@ def safe_next(target: str | None, default: str | None = None) -> str:
     return target
 
 
-def _bearer() -> str | None:
+def bearer_token() -> str | None:
+    """The token of ``Authorization: Bearer <token>`` or ``OAuth <token>`` (Statuspage's scheme)."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     # Statuspage's own API uses "OAuth <key>"; teams moving from it keep their scripts.
     if scheme.lower() in ("bearer", "oauth") and value.strip():
         return value.strip()
     return None
+
+
+def use_token(token) -> Actor:
+    """Make a valid API token the actor of this request (its use noted by the service, throttled)."""
+    note_token_use(token)
+    g.api_token = token
+    g.actor = Actor(type="token", id=token.id, label=f"token:{token.name}", ip=request.remote_addr,
+                    role="admin" if token.scope == "write" else "viewer")
+    return g.actor
 
 
 def api_auth(scope: str = "read", roles: tuple[str, ...] | None = None):
@@ -74,17 +84,14 @@ def api_auth(scope: str = "read", roles: tuple[str, ...] | None = None):
     def decorator(view):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
-            plaintext = _bearer()
+            plaintext = bearer_token()
             if plaintext is not None:
                 token = find_token(plaintext)
                 if token is None:
                     raise ApiError(401, "unauthorized", "invalid or revoked API token")
                 if scope == "write" and token.scope != "write":
                     raise ApiError(403, "forbidden", "this token has read scope; write scope is required")
-                note_token_use(token)
-                g.api_token = token
-                g.actor = Actor(type="token", id=token.id, label=f"token:{token.name}", ip=request.remote_addr,
-                                role="admin" if token.scope == "write" else "viewer")
+                use_token(token)
                 return view(*args, **kwargs)
             if current_user.is_authenticated:
                 if request.method not in SAFE_METHODS:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 
 from ...db import utcnow
 from ...extensions import db
@@ -26,6 +27,7 @@ from ...models import (
     IncidentComponent,
     IncidentUpdate,
     IncidentUpdateComponent,
+    OutboxMessage,
 )
 from ...models.constants import COMPONENT_STATUSES
 from ...text import text_problem
@@ -387,6 +389,58 @@ def publish_draft(incident: Incident, *, actor: Actor, name: str | None = None, 
     bump_site_version()
     db.session.commit()
     return incident
+
+
+def edit_update(update: IncidentUpdate, *, actor: Actor, body: str | None = None,
+                display_at: dt.datetime | None = None) -> IncidentUpdate:
+    """Correct a posted update: its text and/or the time it is shown at. Sends nothing; audited.
+
+    The status and component changes of an update are history and stay as they were.
+    """
+    incident = update.incident
+    check_text(None, body)
+    if display_at is not None and display_at.tzinfo is None:
+        raise IncidentError("display_at needs a time zone", "display_at")
+    before = {"body": update.body, "display_at": update.display_at}
+    if body is not None:
+        update.body = body
+    if display_at is not None:
+        update.display_at = display_at
+    after = {"body": update.body, "display_at": update.display_at}
+    if after != before:
+        record(actor, "incident.update_edit", incident.kind, incident.public_id,
+               before={**before, "update": update.public_id}, after={**after, "update": update.public_id})
+        if incident.published_at is not None and not update.internal:
+            bump_site_version()
+    db.session.commit()
+    return update
+
+
+def delete_incident(incident: Incident, *, actor: Actor, now: dt.datetime | None = None) -> None:
+    """Delete an incident or maintenance with its updates and postmortem (Statuspage's delete).
+
+    The audit row keeps a snapshot; mail not yet sent about it is cancelled; its components go back to
+    what their checks (or other incidents) say. Status intervals it caused stay as history.
+    """
+    now = now or utcnow()
+    components = [c for c in (ic.component or db.session.get(Component, ic.component_id)
+                              for ic in incident.components) if c is not None]
+    record(actor, f"{incident.kind}.delete", incident.kind, incident.public_id,
+           before={**snapshot(incident), "updates": len(incident.updates),
+                   "components": sorted(c.slug for c in components)})
+    db.session.execute(sql_update(OutboxMessage).where(OutboxMessage.incident_id == incident.id,
+                                                       OutboxMessage.status == "pending")
+                       .values(status="cancelled", last_error=f"{incident.kind} deleted"))
+    if incident.postmortem is not None:
+        db.session.delete(incident.postmortem)
+    published = incident.published_at is not None
+    db.session.delete(incident)
+    db.session.flush()
+    for comp in components:
+        recompute_component_status(comp, now, note=f"{incident.kind} {incident.public_id} deleted")
+    if published:
+        bump_site_version()
+    db.session.commit()
 
 
 def delete_draft(incident: Incident, *, actor: Actor) -> None:

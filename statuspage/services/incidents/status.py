@@ -2,15 +2,14 @@
 
 Precedence: an open, published incident that sets a status on the component wins; otherwise an
 in-progress maintenance makes it under_maintenance; otherwise it is what its checks say. Runs in the
-caller's transaction (incident, maintenance and check services commit), except :func:`set_manual_status`,
-an operator's action of its own, which commits.
+caller's transaction (incident, maintenance, check and component services commit).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ...db import utcnow
 from ...extensions import db
@@ -21,8 +20,8 @@ from ...models.constants import (
     OPEN_INCIDENT_STATUSES,
     worst_status,
 )
-from ..audit import Actor, record
 from ..page import bump_site_version
+from ..uptime import invalidate_uptime_days
 
 
 def open_initial_interval(comp: Component, now: dt.datetime) -> None:
@@ -77,24 +76,20 @@ def set_check_status(comp: Component, status: str, now: dt.datetime | None = Non
     return recompute_component_status(comp, now, check_id=check_id)
 
 
-def set_manual_status(comp: Component, status: str, *, actor: Actor, now: dt.datetime | None = None) -> bool:
+def set_manual_status(comp: Component, status: str, now: dt.datetime | None = None) -> bool:
     """An operator sets a status by hand (no incident); it holds until checks next change it.
 
-    An action of its own (not part of an incident's transaction): audits and commits. Returns whether the
-    effective status changed (an open incident or maintenance keeps precedence).
+    In the caller's transaction (``incidents.components.set_component_status`` audits and commits).
+    Returns whether the effective status changed (an open incident or maintenance keeps precedence).
     """
     if status not in COMPONENT_STATUSES:
         raise ValueError(f"unknown component status {status!r}")
     now = now or utcnow()
-    before = comp.status
     comp.check_status = status
-    changed = _override(comp) is None and (comp.status != status or comp.status_source != "manual")
-    if changed:
+    if _override(comp) is None and (comp.status != status or comp.status_source != "manual"):
         _write_interval(comp, status, "manual", now)
-    record(actor, "component.manual_status", "component", comp.slug, before={"status": before},
-           after={"status": status, "effective": comp.status})
-    db.session.commit()
-    return changed
+        return True
+    return False
 
 
 def _write_interval(comp: Component, status: str, source: str, now: dt.datetime, *,
@@ -131,3 +126,41 @@ def is_under_maintenance(component_id: int, now: dt.datetime | None = None) -> b
                   & (Incident.scheduled_until > now)))
         .limit(1)).first()
     return row is not None
+
+
+Segment = tuple[dt.datetime, dt.datetime, str]
+
+
+def backfill_history(comp: Component, segments: list[Segment], *, source: str, note: str | None = None) -> bool:
+    """Replace the component's past intervals of ``source`` (e.g. "import") with ``segments``.
+
+    For history from elsewhere (another status page): the segments must lie before the component's
+    own first interval, so live history is never touched. The rollups of every day whose intervals
+    change are dropped and computed again by the next rollup run. Returns whether anything changed.
+    Flushes, does not commit.
+    """
+    if source in ("check", "incident", "maintenance", "manual"):
+        raise ValueError("backfilled history needs a source of its own")
+    live_start = db.session.scalar(select(func.min(ComponentStatusInterval.started_at)).where(
+        ComponentStatusInterval.component_id == comp.id, ComponentStatusInterval.source != source))
+    for start, end, status in segments:
+        if status not in COMPONENT_STATUSES or end <= start or (live_start is not None and end > live_start):
+            raise ValueError(f"bad backfill segment {start} – {end} {status}")
+    existing = db.session.scalars(select(ComponentStatusInterval).where(
+        ComponentStatusInterval.component_id == comp.id, ComponentStatusInterval.source == source)
+        .order_by(ComponentStatusInterval.started_at)).all()
+    if [(r.started_at, r.ended_at, r.status) for r in existing] == list(segments):
+        return False
+    days = [moment.date() for r in existing for moment in (r.started_at, r.ended_at or r.started_at)]
+    days += [moment.date() for start, end, _ in segments for moment in (start, end)]
+    for row in existing:
+        db.session.delete(row)
+    for start, end, status in segments:
+        db.session.add(ComponentStatusInterval(component_id=comp.id, status=status, source=source, note=note,
+                                               started_at=start, ended_at=end))
+    db.session.flush()
+    if days:
+        invalidate_uptime_days(comp.id, min(days), max(days))
+    if comp.public:
+        bump_site_version()
+    return True

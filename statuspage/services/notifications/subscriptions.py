@@ -195,6 +195,112 @@ def unsubscribe(subscriber: Subscriber, *, actor: Actor | None = None, reason: s
     return True
 
 
+def resend_confirmation(subscriber: Subscriber, *, actor: Actor) -> bool:
+    """Mail a pending email subscriber their confirmation link again. Commits.
+
+    Returns False (and sends nothing) unless the subscriber is an email subscriber still waiting to
+    confirm — nobody who confirmed, unsubscribed or bounces gets this mail — or when a link was mailed
+    within ``STATUSPAGE_SUBSCRIPTION_MAIL_INTERVAL`` (one per window, like a public request).
+    """
+    if subscriber.kind != "email" or subscriber.state != "pending":
+        return False
+    mailed = _enqueue_link_mail(subscriber, "subscribe_confirm")
+    record(actor, "subscriber.resend_confirmation", "subscriber", subscriber.id, after={"mailed": mailed})
+    db.session.commit()
+    return mailed
+
+
+IMPORT_STATES = ("active", "unconfirmed", "quarantined", "unsubscribed")
+
+
+@dataclass
+class ImportedSubscriber:
+    """An email subscriber brought over from another status page, in the state it had there."""
+
+    email: str
+    state: str  # active | unconfirmed | quarantined | unsubscribed
+    components: list[Component] | None  # None: every component
+    created_at: dt.datetime | None = None
+    quarantined_at: dt.datetime | None = None
+
+
+def import_email_subscribers(records: list[ImportedSubscriber], *, actor: Actor,
+                             now: dt.datetime | None = None) -> dict[str, tuple[int, str]]:
+    """Write imported email subscribers in their state; never mails anyone. Does not commit.
+
+    Returns {email: (subscriber id, "created" | "updated" | "unchanged")}. Nobody is ever
+    re-subscribed: a local unsubscribe stays whatever the other page says, and an unsubscribe there
+    unsubscribes here. Someone who confirmed there counts as confirmed; someone who never confirmed
+    stays pending (no mail is sent, so they stay so until they subscribe again). The component choice
+    follows the record. New subscribers are written with one multi-row INSERT: tens of thousands come
+    in pages of a hundred.
+    """
+    now = now or utcnow()
+    by_email: dict[str, ImportedSubscriber] = {}
+    for rec in records:
+        if rec.state not in IMPORT_STATES:
+            raise ValueError(f"state must be one of {IMPORT_STATES}")
+        by_email[normalize_email(rec.email)] = rec
+    if not by_email:
+        return {}
+    existing = {s.email: s for s in db.session.scalars(
+        select(Subscriber).where(Subscriber.email.in_(list(by_email))))}
+
+    def state_of(sub: Subscriber, comps: list[int]) -> tuple:
+        return (sub.confirmed_at, sub.unsubscribed_at, sub.quarantined_at, sub.all_components, comps)
+
+    def components_of(email: str) -> list[int]:
+        return sorted({c.id for c in by_email[email].components or []})
+
+    new_rows = []
+    for email, rec in by_email.items():
+        if email in existing:
+            continue
+        confirmed = rec.state in ("active", "quarantined")
+        new_rows.append({
+            "kind": "email", "email": email, "all_components": not components_of(email), "token_version": 1,
+            "webhook_format": "statuspage", "failure_count": 0, "created_at": rec.created_at or now,
+            "confirmed_at": (rec.created_at or now) if confirmed else None,
+            "unsubscribed_at": now if rec.state == "unsubscribed" else None,
+            "quarantined_at": (rec.quarantined_at or now) if rec.state == "quarantined" else None})
+    out: dict[str, tuple[int, str]] = {}
+    if new_rows:
+        db.session.execute(Subscriber.__table__.insert(), new_rows)
+        for sid, email in db.session.execute(select(Subscriber.id, Subscriber.email).where(
+                Subscriber.email.in_([r["email"] for r in new_rows]))):
+            out[email] = (sid, "created")
+    updated = 0
+    for email, sub in existing.items():
+        rec = by_email[email]
+        before = state_of(sub, sorted(c.component_id for c in sub.components))
+        confirmed = rec.state in ("active", "quarantined")
+        if rec.state == "unsubscribed" and sub.unsubscribed_at is None:
+            sub.unsubscribed_at = now
+            _cancel_pending(sub.id, "unsubscribed on the page it was imported from")
+        if confirmed and sub.confirmed_at is None and sub.unsubscribed_at is None:
+            sub.confirmed_at = rec.created_at or now
+        if rec.state == "quarantined" and sub.quarantined_at is None and sub.unsubscribed_at is None:
+            sub.quarantined_at = rec.quarantined_at or now
+        sub.all_components = not components_of(email)
+        outcome = "updated" if before != state_of(sub, components_of(email)) else "unchanged"
+        updated += int(outcome == "updated")
+        out[email] = (sub.id, outcome)
+    db.session.flush()
+    if existing:
+        db.session.execute(delete(SubscriberComponent).where(
+            SubscriberComponent.subscriber_id.in_([s.id for s in existing.values()])))
+    links = [{"subscriber_id": out[email][0], "component_id": cid} for email in by_email
+             for cid in components_of(email)]
+    if links:
+        db.session.execute(SubscriberComponent.__table__.insert(), links)
+    for sub in existing.values():
+        db.session.expire(sub, ["components"])
+    if new_rows or updated:
+        record(actor, "subscriber.import", "subscriber", None,
+               after={"created": len(new_rows), "updated": updated, "records": len(by_email)})
+    return out
+
+
 def update_components(subscriber: Subscriber, component_keys: list[str] | None, *,
                       actor: Actor | None = None) -> None:
     """Replace the components a subscriber follows (none = everything). Commits."""

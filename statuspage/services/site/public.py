@@ -111,6 +111,22 @@ def grouped(components: list[Component]) -> list[tuple[ComponentGroup | None, li
     return out
 
 
+def display_positions(components: list[Component] | None = None) -> tuple[dict[int, int], dict[int, int]]:
+    """Positions in display order, 1-based and counted across groups and components together (as
+    /api/v2/components.json numbers them): ({group id: position}, {component id: position})."""
+    groups: dict[int, int] = {}
+    comps: dict[int, int] = {}
+    n = 0
+    for group, members in grouped(public_components() if components is None else components):
+        if group is not None:
+            n += 1
+            groups[group.id] = n
+        for comp in members:
+            n += 1
+            comps[comp.id] = n
+    return groups, comps
+
+
 def visible_components(components: list[Component]) -> list[Component]:
     """Drop components marked only_show_if_degraded while they are operational (Statuspage's rule)."""
     return [c for c in components if not (c.only_show_if_degraded and c.status == "operational")]

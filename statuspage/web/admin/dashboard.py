@@ -22,6 +22,7 @@ from ...services.monitoring.selfcheck import monitoring_state, worker_loads
 from ...services.monitoring.silence import silence_check
 from ...services.monitoring.tools import heartbeat_url
 from ...services.page import get_page
+from ...services.page_info import statuspage_api_base
 from ..authz import EVERYONE, current_actor, require_role
 from ..charts import latency_context
 from .blueprint import (
@@ -50,7 +51,7 @@ def dashboard():
         published=[i for i in open_incidents if i.published_at is not None],
         drafts=[i for i in open_incidents if i.published_at is None],
         components=all_components(), checks=checks, failing=failing,
-        maintenance=maint_svc.upcoming_maintenance(now, limit=10))
+        maintenance=maint_svc.upcoming_maintenance(now, limit=10), statuspage_api=statuspage_api_base())
 
 
 @bp.get("/checks/<slug>")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import ApiToken, AuditLog, User
 from ...models.constants import ROLES
+from ...services.page_info import statuspage_api_base
 from ...services.users import UserError, create_token, create_user, revoke_token, set_disabled, set_role
 from ..authz import current_actor, require_role
 from ..query import page_number
@@ -67,7 +68,7 @@ def user_update(user_id: int):
 @require_role("admin")
 def tokens():
     rows = db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
-    return render_template("admin/tokens.html", tokens=rows, plaintext=None)
+    return render_template("admin/tokens.html", tokens=rows, plaintext=None, statuspage_api=statuspage_api_base())
 
 
 @bp.post("/tokens")
@@ -81,7 +82,8 @@ def token_create():
         return redirect(url_for("admin.tokens"), 303)
     rows = db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
     # Rendered (not redirected) so the plaintext exists only in this one response.
-    resp = render_template("admin/tokens.html", tokens=rows, plaintext=plaintext, new_token=token)
+    resp = render_template("admin/tokens.html", tokens=rows, plaintext=plaintext, new_token=token,
+                           statuspage_api=statuspage_api_base())
     return resp, 200, {"Cache-Control": "no-store"}
 
 

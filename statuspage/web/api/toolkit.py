@@ -312,6 +312,12 @@ def install(bp: Blueprint, render: Renderer = render_error,
     bp.register_error_handler(HTTPException, handler(ApiError.from_http))
     for exc_type, convert in (translations or {}).items():
         bp.register_error_handler(exc_type, handler(convert))
+    answer_under_prefix(bp, render)
+
+
+def answer_under_prefix(bp: Blueprint, render: Renderer) -> None:
+    """Errors no view raised under ``bp``'s URL prefix (an unknown path, a wrong method) are rendered by
+    ``render``: each API answers in its own shape (see :func:`install_api_fallbacks`)."""
     bp.record_once(lambda state: state.app.extensions.setdefault(_RENDERERS, {}).__setitem__(
         state.url_prefix or bp.url_prefix or "/", render))
 

@@ -11,7 +11,7 @@ from ....db import utcnow
 from ....extensions import db
 from ....models import Check, Component, ComponentGroup
 from ....models.constants import COMPONENT_STATUSES
-from ....services.incidents.status import set_manual_status
+from ....services.incidents.components import set_component_status
 from ....services.monitoring.rollups import latency_24h
 from ....services.monitoring.silence import silence_check
 from ...authz import api_auth, current_actor
@@ -58,7 +58,7 @@ def component_patch(slug: str):
     f = RequestFields(json_body("component"), "component", allowed={"status"})
     status = f.choice("status", COMPONENT_STATUSES, required=True)
     f.done()
-    set_manual_status(comp, status or "", actor=current_actor())
+    set_component_status(comp, status or "", actor=current_actor())
     return jsonify(component_json(comp))
 
 
