@@ -10,6 +10,7 @@ from statuspage.extensions import db
 from statuspage.services.page import get_page
 from statuspage.services.users import create_token
 from tests.conftest import make_env
+from tests.support.dns_server import DnsServer
 from tests.support.live import LiveServer
 
 from .contract import StatuspageContractClient
@@ -57,15 +58,21 @@ class Instance:
 
 @pytest.fixture
 def source(tmp_path):
-    """A second instance (SQLite) served by a real HTTP server, for an import to read from."""
+    """A second instance (SQLite) served by a real HTTP server, for an import to read from.
+
+    Its seeded webhook subscriber points at a name a real DNS server on 127.0.0.1 resolves to loopback,
+    which this instance's outbound policy allows (nothing is ever delivered there: no worker runs)."""
+    dns = DnsServer({("hooks.example", "A"): ["127.0.0.1"]})
     env = make_env(tmp_path / "source", f"sqlite:///{tmp_path / 'source.db'}",
-                   STATUSPAGE_PUBLIC_URL="http://source.test", SECRET_KEY="source-secret-key-0123456789abcdef")
+                   STATUSPAGE_PUBLIC_URL="http://source.test", SECRET_KEY="source-secret-key-0123456789abcdef",
+                   STATUSPAGE_OUTBOUND_ALLOW="127.0.0.1/32", STATUSPAGE_OUTBOUND_NAMESERVER=dns.address)
     app = create_app({"TESTING": True}, env=env)
     with app.app_context():
         db.create_all()
     server = LiveServer(app).start()
     yield Instance(app, server)
     server.stop()
+    dns.stop()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -63,7 +63,7 @@ def bars(page: str, slug: str) -> list[tuple[str, str]]:
     """(css class, label) of each day bar of a component, oldest first."""
     block = _component_block(page, slug) if f'data-component="{slug}"' in page else page
     return [(c, _unescape(label)) for c, label in
-            re.findall(r'<span class="bar b-(\w+)" role="img" tabindex="0" aria-label="([^"]+)"', block)]
+            re.findall(r'<span class="bar b-(\w+)" data-label="([^"]+)"', block)]
 
 
 def from_component_page(page: str) -> dict[str, Row]:
