@@ -19,6 +19,16 @@ API = "/api/statuspage/v1"
 
 
 @pytest.fixture
+def app_env(tmp_path, database_url):
+    """This instance resolves webhook hosts through a real DNS server on 127.0.0.1 (every test name
+    points at loopback, which the outbound policy allows here), so no test sends traffic off the machine."""
+    dns = DnsServer({("hooks.customer.example", "A"): ["127.0.0.1"]})
+    yield make_env(tmp_path, database_url, STATUSPAGE_OUTBOUND_ALLOW="127.0.0.1/32",
+                   STATUSPAGE_OUTBOUND_NAMESERVER=dns.address)
+    dns.stop()
+
+
+@pytest.fixture
 def tokens(app):
     """(write key, read key) of this instance."""
     _, write = create_token("statuspage client", "write")

@@ -132,7 +132,7 @@ def test_the_imported_page_answers_like_the_source(app, runner, source, seeded, 
     assert 0.99 < month.uptime(checkout.id) < 1.0  # an hour of major outage in 30 days
     api = db.session.scalar(select(Component).where(Component.name == "Public API"))
     api_month = component_uptime([api.id], now - dt.timedelta(days=70), now, weights=Weights())
-    assert api_month.components[api.id].maintenance_seconds == pytest.approx(4 * 3600)
+    assert api_month.components[api.id].figures.maintenance_seconds == pytest.approx(4 * 3600)
 
     before = counts()
     again = run(runner, source)

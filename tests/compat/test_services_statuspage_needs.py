@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from statuspage.configfile import parse_config
@@ -146,11 +147,15 @@ def test_deleting_an_incident_frees_its_components_and_cancels_its_mail(app):
 
 
 def test_resending_a_confirmation_only_reaches_pending_email_subscribers(app):
-    sub = request_subscription("new@customer.example").subscriber
-    assert resend_confirmation(sub, actor=ALICE) is True
-    confirm(sub)
-    assert resend_confirmation(sub, actor=ALICE) is False
-    assert actions().count("subscriber.resend_confirmation") == 1
+    start = dt.datetime.now(dt.timezone.utc)
+    with time_machine.travel(start, tick=False):
+        sub = request_subscription("new@customer.example").subscriber
+        assert resend_confirmation(sub, actor=ALICE) is False  # the first link went out this minute
+    with time_machine.travel(start + dt.timedelta(hours=2), tick=False):
+        assert resend_confirmation(sub, actor=ALICE) is True  # a window later, it goes again
+        confirm(sub)
+        assert resend_confirmation(sub, actor=ALICE) is False  # never to someone who confirmed
+    assert actions().count("subscriber.resend_confirmation") == 2
 
 
 def test_importing_subscribers_never_mails_and_never_resubscribes_an_opt_out(app):
