@@ -23,7 +23,11 @@ MAX_DEPTH = 64
 
 
 class InvalidJSON(ValueError):
-    """A body that is not JSON we accept; the message says why."""
+    """A body that is not JSON we accept; the message says why, ``path`` which field (when one is to blame)."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 def _depth_within(text: str, limit: int) -> bool:
@@ -62,20 +66,26 @@ def _float(text: str) -> float:
     return value
 
 
+def _safe(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _check_strings(value: Any) -> None:
-    stack = [value]
+    stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
-        item = stack.pop()
+        item, path = stack.pop()
         if isinstance(item, str):
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                raise InvalidJSON("a string holds a lone surrogate (\\ud800-\\udfff), which is not a character") from None
+                raise InvalidJSON("a string holds a lone surrogate (\\ud800-\\udfff), which is not a character",
+                                  path or None) from None
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            for key, member in item.items():
+                stack.append((key, path))  # a bad key: the object holding it is to blame
+                stack.append((member, f"{path}.{_safe(key)}" if path else _safe(key)))
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((member, f"{path}[{i}]") for i, member in enumerate(item))
 
 
 def loads_bounded(data: str | bytes) -> Any:

@@ -34,7 +34,6 @@ from functools import wraps
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Response, current_app, request
-from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
 from ..compression import compress, is_compressible, negotiate
@@ -43,6 +42,7 @@ from ..models import SiteVersion
 from ..services.page import local_changes
 from ..services.site import public as ps
 from ..services.site.export import EXPORT_ENVIRON_KEY
+from .sessions import PublicURLSessionInterface
 
 _VERSION_QUERY = select(SiteVersion.version, SiteVersion.changed_at).where(SiteVersion.id == 1)
 
@@ -50,8 +50,8 @@ _VERSION_QUERY = select(SiteVersion.version, SiteVersion.changed_at).where(SiteV
 PUBLIC_ENVIRON_KEY = "statuspage.public_response"
 
 
-class PublicAwareSessionInterface(SecureCookieSessionInterface):
-    """Flask's cookie sessions, except that a cached public response never carries `Vary: Cookie`.
+class PublicAwareSessionInterface(PublicURLSessionInterface):
+    """The session cookie of web/sessions.py (``Secure`` from the public URL), except that a cached public response never carries `Vary: Cookie`.
 
     Flask-Login reads the session on every template render and after every request, so Flask marks
     it accessed and adds `Vary: Cookie` to everything. A public body is the same for everyone (the

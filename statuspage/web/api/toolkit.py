@@ -132,6 +132,8 @@ def json_body(envelope: str | None = None, *, optional: bool = False) -> dict[st
     try:
         data = loads_bounded(raw or b"null")
     except InvalidJSON as exc:
+        if exc.path:  # well-formed JSON whose field holds no text (a lone surrogate): that field is at fault
+            raise ApiError.unprocessable(f"{exc.path}: {exc}", {exc.path[:200]: str(exc)}) from exc
         raise ApiError.invalid(f"the body is not valid JSON: {exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError.invalid("the body is not valid JSON") from exc
