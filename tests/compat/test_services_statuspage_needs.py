@@ -147,7 +147,7 @@ def test_deleting_an_incident_frees_its_components_and_cancels_its_mail(app):
 
 
 def test_resending_a_confirmation_only_reaches_pending_email_subscribers(app):
-    start = dt.datetime.now(dt.timezone.utc)
+    start = dt.datetime.now(dt.UTC)
     with time_machine.travel(start, tick=False):
         sub = request_subscription("new@customer.example").subscriber
         assert resend_confirmation(sub, actor=ALICE) is False  # the first link went out this minute
