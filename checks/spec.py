@@ -49,7 +49,10 @@ _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _HOST_RE = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})?)*\.?")
 
 _COMMON = ("id", "kind", "interval", "failure_threshold", "success_threshold", "on_down")
-_NETWORK = ("timeout", "reprobe_on_failure", "conditions")
+_NETWORK = ("timeout", "reprobe_on_failure", "conditions", "locations", "quorum", "on_partial")
+ON_PARTIAL = ("none", "degraded_performance")
+LOCATION_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+MAX_LOCATIONS = 20
 FIELDS_BY_KIND: dict[str, frozenset[str]] = {
     "http": frozenset(
         _COMMON
@@ -97,6 +100,15 @@ class CheckSpec:
     reprobe_on_failure: bool = False
     conditions: list[str] = field(default_factory=list)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Where it is probed from and how many fresh locations must agree (issue 14); [] = the local worker.
+    locations: list[str] = field(default_factory=list)
+    quorum: int | None = None  # None: a majority of the locations
+    on_partial: str = "none"
+
+    def effective_quorum(self) -> int:
+        """Fresh locations that must agree before the check is down or degraded (default: a majority)."""
+        count = max(1, len(self.locations))
+        return self.quorum if self.quorum is not None else count // 2 + 1
 
     def effective_conditions(self) -> list[str]:
         """The conditions a probe evaluates: the written ones (or the kind's defaults) plus implied ones."""
@@ -145,6 +157,7 @@ class CheckSpec:
         values["headers"] = dict(values.get("headers") or {})
         values["expected_answers"] = list(values.get("expected_answers") or [])
         values["conditions"] = list(values.get("conditions") or [])
+        values["locations"] = list(values.get("locations") or [])
         return cls(**values)
 
 
@@ -251,6 +264,7 @@ def parse_check_spec(data: dict[str, Any]) -> tuple[CheckSpec | None, list[tuple
             c.error("timeout", f"must not exceed the interval ({format_duration(interval)})")
         values["timeout"] = timeout
         values["reprobe_on_failure"] = c.boolean("reprobe_on_failure", False)
+        _read_locations(c, values)
 
     reader = {"http": _read_http, "tcp": _read_tcp, "tls": _read_tls, "dns": _read_dns}.get(kind)
     if reader is not None:
@@ -270,6 +284,31 @@ def parse_check_spec(data: dict[str, Any]) -> tuple[CheckSpec | None, list[tuple
     if c.errors:
         return None, c.errors.problems
     return spec, []
+
+
+def _read_locations(c: Fields, values: dict[str, Any]) -> None:
+    locations: list[str] = []
+    raw = c.get("locations")
+    if raw is not None and not isinstance(raw, list):
+        c.error("locations", f"must be a list of location names, not {kind_of(raw)}")
+        raw = []
+    for i, name in enumerate(raw or []):
+        if not isinstance(name, str) or not LOCATION_RE.fullmatch(name.strip()):
+            c.error(f"locations[{i}]", "must be a location name: lowercase letters, digits and . _ - (at most 64)")
+        elif name.strip() in locations:
+            c.error(f"locations[{i}]", f"{name.strip()!r} is listed twice")
+        else:
+            locations.append(name.strip())
+    if len(locations) > MAX_LOCATIONS:
+        c.error("locations", f"at most {MAX_LOCATIONS} locations")
+    values["locations"] = locations
+    count = max(1, len(locations))
+    quorum = c.integer("quorum", 1, 1000, default=None, text_ok=True)
+    if quorum is not None and quorum > count:
+        where = f"the {count} locations listed" if locations else "the one location (the local worker) probing it"
+        c.error("quorum", f"{quorum} is larger than {where}")
+    values["quorum"] = quorum
+    values["on_partial"] = c.choice("on_partial", ON_PARTIAL, default="none")
 
 
 def _read_http(c: Fields, values: dict[str, Any]) -> None:

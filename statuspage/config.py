@@ -7,6 +7,7 @@ A bad value raises ``SettingsError`` naming the variable, and start-up stops.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -162,6 +163,11 @@ class Settings:
     # the nameserver to resolve their hosts with (None: the system resolver). See statuspage/outbound.py.
     outbound_allow: tuple = ()
     outbound_nameserver: tuple[str, int] | None = None
+    # Probe locations (issue 14): the local worker's own location name, and how long a location may stay
+    # silent before it counts as stale (unknown: never down, never up) — a config file's locations[].stale_after
+    # overrides it per location.
+    location: str = "local"
+    probe_stale_after: float = 120.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -202,6 +208,17 @@ def _max_probes_in_flight(env: Mapping[str, str]) -> int:
     if _uses_old_thread_setting(env):
         return env_int(env, "STATUSPAGE_WORKER_THREADS", 2000, minimum=1, maximum=100_000)
     return env_int(env, "STATUSPAGE_MAX_PROBES_IN_FLIGHT", 2000, minimum=1, maximum=100_000)
+
+
+LOCATION_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def _location(env: Mapping[str, str]) -> str:
+    value = (env.get("STATUSPAGE_LOCATION") or "local").strip()
+    if not LOCATION_NAME.match(value):
+        raise SettingsError(f"STATUSPAGE_LOCATION: must be lowercase letters, digits and . _ - (at most 64), "
+                            f"got {value!r}")
+    return value
 
 
 def _version_check_interval(env: Mapping[str, str]) -> float:
@@ -292,6 +309,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, default_instance: Pat
         metrics_token=env_secret(env, "STATUSPAGE_METRICS_TOKEN"),
         log_json=env_bool(env, "STATUSPAGE_LOG_JSON", False),
         monitoring_stale_after=env_int(env, "STATUSPAGE_MONITORING_STALE_AFTER", 300, minimum=10),
+        location=_location(env),
+        probe_stale_after=env_float(env, "STATUSPAGE_PROBE_STALE_AFTER", 120.0, minimum=15.0),
         worker_metrics_port=env_int(env, "STATUSPAGE_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535) or None,
         public_max_age=env_int(env, "STATUSPAGE_PUBLIC_MAX_AGE", 10, minimum=0, maximum=86400),
         public_stale_while_revalidate=env_int(env, "STATUSPAGE_PUBLIC_STALE_WHILE_REVALIDATE", 30,

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from checks.spec import CheckSpec, parse_check_spec
+from checks.spec import LOCATION_RE, CheckSpec, parse_check_spec
 from checks.validation import ErrorCollector, Fields, as_choice, as_email, as_slug, as_url
 
 from .models.constants import AUTO_INCIDENT_MODES, CAUSE_CATEGORIES, CAUSE_LABELS, CONTACT_NOTIFY
@@ -55,6 +55,13 @@ class ComponentDef:
 
 
 @dataclass
+class LocationDef:
+    id: str
+    name: str | None = None
+    stale_after: float | None = None
+
+
+@dataclass
 class ContactDef:
     email: str
     name: str | None = None
@@ -74,6 +81,7 @@ class AccountDef:
     team: list[str] = field(default_factory=list)
     components: list[str] = field(default_factory=list)
     contacts: list[ContactDef] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -96,6 +104,7 @@ class ConfigDoc:
     sla_credits: list[dict[str, float]]
     cause_categories: list[dict[str, str]]
     sla_min_coverage_percent: float = 90.0  # below it an SLA row says "insufficient data"
+    locations: list[LocationDef] | None = None  # None: the file declares none; any name is accepted
 
 
 def expand_env(value: Any, env: Mapping[str, str], path: str, errors: ErrorCollector) -> Any:
@@ -178,12 +187,13 @@ def _parse_groups(raw: list, errors: ErrorCollector) -> list[GroupDef]:
     return groups
 
 
-def _parse_components(raw: list, group_ids: set[str], errors: ErrorCollector) -> list[ComponentDef]:
+def _parse_components(raw: list, group_ids: set[str], errors: ErrorCollector,
+                      known_locations: set[str] | None = None) -> list[ComponentDef]:
     components: list[ComponentDef] = []
     seen: set[str] = set()
     check_ids: dict[str, str] = {}
     allowed = {"id", "name", "group", "description", "public", "showcase", "only_show_if_degraded",
-               "auto_incident", "auto_resolve_after", "start_date", "checks"}
+               "auto_incident", "auto_resolve_after", "start_date", "checks"} | set(LOCATION_KEYS)
     for i, item in enumerate(raw):
         path = f"components[{i}]"
         if not isinstance(item, dict):
@@ -217,15 +227,29 @@ def _parse_components(raw: list, group_ids: set[str], errors: ErrorCollector) ->
             if not isinstance(check, dict):
                 errors.add(cpath, "must be a mapping")
                 continue
+            # locations / quorum / on_partial on the component are defaults for its network checks.
+            inherited = [k for k in LOCATION_KEYS if k in item and item[k] is not None and k not in check
+                         and check.get("kind") != "heartbeat"]
+            if inherited:
+                check = {**check, **{k: item[k] for k in inherited}}
             spec, problems = parse_check_spec(check)
             for field_path, message in problems:
-                errors.add(f"{cpath}.{field_path}" if field_path else cpath, message)
+                root = re.split(r"[.\[]", field_path or "")[0]
+                if root in inherited:
+                    errors.add(f"{path}.{field_path}", f"{message} (inherited by check {check.get('id')!r})")
+                else:
+                    errors.add(f"{cpath}.{field_path}" if field_path else cpath, message)
             raw_id = check.get("id")
             if isinstance(raw_id, str) and raw_id:
                 if raw_id in check_ids:
                     errors.add(f"{cpath}.id", f"duplicate check id {raw_id!r} (first used in {check_ids[raw_id]})")
                     continue
                 check_ids[raw_id] = cpath
+            if spec is not None and known_locations is not None:
+                for k, loc in enumerate(spec.locations):
+                    if loc not in known_locations:
+                        errors.add(f"{cpath}.locations[{k}]", f"unknown location {loc!r} (locations: "
+                                                              f"{', '.join(sorted(known_locations))})")
             if spec is not None:
                 comp.checks.append(spec)
         if cid and name:
@@ -240,7 +264,8 @@ def parse_account(item: Any, path: str, component_ids: set[str] | None, errors: 
         errors.add(path, "must be a mapping")
         return None
     f = Fields(item, path, errors, trim=True)
-    f.known({"id", "name", "arr", "tier", "renewal_date", "sla_target", "owner", "team", "components", "contacts"})
+    f.known({"id", "name", "arr", "tier", "renewal_date", "sla_target", "owner", "team", "components", "contacts",
+             "locations"})
     before = len(errors)
     aid = f.text("id", required=True, max_len=100)
     if aid and not EXTERNAL_ID.match(aid):
@@ -287,10 +312,16 @@ def parse_account(item: Any, path: str, component_ids: set[str] | None, errors: 
             seen_contacts.add(email)
             contacts.append(ContactDef(email=email, name=contact_name, role=role, notify=notify))
     tier, renewal = f.text("tier", max_len=50), f.date("renewal_date")
+    locations: list[str] = []
+    for k, loc in enumerate(f.listing("locations")):
+        if not isinstance(loc, str) or not LOCATION_RE.fullmatch(loc.strip()):
+            errors.add(f"{path}.locations[{k}]", "must be a location name: lowercase letters, digits and . _ -")
+        elif loc.strip() not in locations:
+            locations.append(loc.strip())
     if len(errors) != before or not aid or not name:
         return None
     return AccountDef(id=aid, name=name, arr=arr or Decimal(0), tier=tier, renewal_date=renewal, sla_target=sla,
-                      owner=owner, team=team, components=comps, contacts=contacts)
+                      owner=owner, team=team, components=comps, contacts=contacts, locations=locations)
 
 
 def _parse_sla_coverage(data: Any, errors: ErrorCollector) -> float:
@@ -344,7 +375,41 @@ def _parse_causes(raw: list, errors: ErrorCollector) -> list[dict[str, str]]:
 
 MAX_ARR = 999_999_999_999
 
-TOP_LEVEL = {"page", "groups", "components", "accounts", "sla", "cause_categories"}
+TOP_LEVEL = {"page", "groups", "components", "accounts", "sla", "cause_categories", "locations"}
+LOCATION_KEYS = ("locations", "quorum", "on_partial")
+
+
+def _parse_locations(raw: list, errors: ErrorCollector) -> list[LocationDef]:
+    """The optional top-level ``locations:`` list: the probe locations a file may name."""
+    out: list[LocationDef] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        path = f"locations[{i}]"
+        if not isinstance(item, dict):
+            errors.add(path, "must be a mapping with id (and optionally name, stale_after)")
+            continue
+        f = Fields(item, path, errors, trim=True)
+        f.known({"id", "name", "stale_after"})
+        lid = f.text("id", required=True, max_len=64)
+        if lid and not LOCATION_RE.fullmatch(lid):
+            errors.add(f"{path}.id", f"must be lowercase letters, digits and . _ - (at most 64), got {lid!r}")
+            lid = None
+        name = f.text("name", max_len=200)
+        stale = f.duration("stale_after", minimum=15.0, maximum=86400.0)
+        if lid and lid in seen:
+            errors.add(f"{path}.id", f"duplicate location {lid!r}")
+        elif lid:
+            seen.add(lid)
+            out.append(LocationDef(id=lid, name=name, stale_after=stale))
+    return out
+
+
+def _check_account_locations(accounts: list[AccountDef] | None, known: set[str], errors: ErrorCollector) -> None:
+    listing = ", ".join(sorted(known))
+    for i, acc in enumerate(accounts or []):
+        for k, name in enumerate(acc.locations):
+            if name not in known:
+                errors.add(f"accounts[{i}].locations[{k}]", f"unknown location {name!r} (locations: {listing})")
 
 # Bounds of what a configuration file may be: real files are a few hundred lines, a few levels deep.
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -432,7 +497,11 @@ def parse_config(text: str, env: Mapping[str, str] | None = None) -> ConfigDoc:
     top.known(TOP_LEVEL)
     page = _parse_page(raw.get("page"), errors)
     groups = _parse_groups(top.listing("groups"), errors)
-    components = _parse_components(top.listing("components"), {g.id for g in groups}, errors)
+    locations = known_locations = None
+    if "locations" in raw:
+        locations = _parse_locations(top.listing("locations"), errors)
+        known_locations = {d.id for d in locations} | {(env.get("STATUSPAGE_LOCATION") or "local").strip()}
+    components = _parse_components(top.listing("components"), {g.id for g in groups}, errors, known_locations)
     accounts = None
     if "accounts" in raw:
         accounts = []
@@ -449,10 +518,13 @@ def parse_config(text: str, env: Mapping[str, str] | None = None) -> ConfigDoc:
     sla = _parse_sla(raw.get("sla"), errors)
     min_coverage = _parse_sla_coverage(raw.get("sla"), errors)
     causes = _parse_causes(top.listing("cause_categories"), errors)
+    if known_locations is not None:
+        _check_account_locations(accounts, known_locations, errors)
     if errors.errors:
         raise ConfigFileError(errors.errors)
     return ConfigDoc(page=page, groups=groups, components=components, accounts=accounts,
-                     sla_credits=sla, cause_categories=causes, sla_min_coverage_percent=min_coverage)
+                     sla_credits=sla, cause_categories=causes, sla_min_coverage_percent=min_coverage,
+                     locations=locations)
 
 
 def load_config_file(path: str, env: Mapping[str, str] | None = None) -> ConfigDoc:

@@ -115,7 +115,7 @@ def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
     from .services.idempotency import prune_idempotency_keys
     from .services.incidents.auto import resolve_quiet_auto_incidents
     from .services.incidents.maintenance import advance_maintenance
-    from .services.monitoring import rollups, selfcheck
+    from .services.monitoring import locations, rollups, selfcheck
     from .services.notifications.outbox.deliver import deliver_outbox
 
     settings = worker.settings
@@ -128,6 +128,8 @@ def jobs_for(worker: Worker) -> list[tuple[str, float, object]]:
         ("prune_rate_limits", 3600.0, prune_rate_limits),
         ("monitoring_watchdog", 30.0, lambda: selfcheck.alert_if_monitoring_delayed(settings.monitoring_stale_after)),
         ("maintenance", 30.0, advance_maintenance),
+        # Probe locations: a silent agent's location becomes unknown (never down) and on-call hears of it.
+        ("probe_locations", 10.0, locations.sweep_locations),
         ("auto_resolve_incidents", 30.0, resolve_quiet_auto_incidents),
     ]
     jobs += public_site_jobs(worker)

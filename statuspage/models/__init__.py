@@ -9,7 +9,7 @@ from .accounts import (
     AccountWatch,
 )
 from .audit import AuditLog
-from .checks import Check, CheckResult, CheckRollup
+from .checks import Check, CheckLocation, CheckResult, CheckRollup, ProbeLocation
 from .components import Component, ComponentGroup, ComponentStatusInterval, ComponentUptimeDay
 from .constants import (
     CAUSE_CATEGORIES,
@@ -38,10 +38,10 @@ from .users import ApiToken, User
 
 __all__ = [
     "Account", "AccountComponent", "AccountContact", "AccountOutreach", "AccountTeamMember", "AccountWatch",
-    "ActionItem", "ApiToken", "AuditLog", "CAUSE_CATEGORIES", "COMPONENT_STATUSES", "Check", "CheckResult",
-    "CheckRollup", "Component", "ComponentGroup", "ComponentStatusInterval", "ComponentUptimeDay",
+    "ActionItem", "ApiToken", "AuditLog", "CAUSE_CATEGORIES", "COMPONENT_STATUSES", "Check", "CheckLocation",
+    "CheckResult", "CheckRollup", "Component", "ComponentGroup", "ComponentStatusInterval", "ComponentUptimeDay",
     "IMPACTS", "INCIDENT_STATUSES", "IdempotencyKey", "ImportMapping", "Incident", "IncidentCheck", "IncidentComponent",
     "IncidentUpdate", "IncidentUpdateComponent", "MAINTENANCE_STATUSES", "MonitoringGap", "OutboxMessage", "Page",
-    "Postmortem", "ROLES", "RateLimitCounter", "STATUS_SEVERITY", "SiteVersion", "Subscriber", "SubscriberComponent",
+    "Postmortem", "ProbeLocation", "ROLES", "RateLimitCounter", "STATUS_SEVERITY", "SiteVersion", "Subscriber", "SubscriberComponent",
     "UpdateTemplate", "User", "WorkerHeartbeat",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, utcnow
@@ -22,6 +22,8 @@ class Account(db.Model):
     renewal_date: Mapped[dt.date | None] = mapped_column(Date)
     sla_target: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))  # percent, e.g. 99.9
     owner_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    # Probe locations the account is served from: failures seen there reach its view even below quorum.
+    locations: Mapped[list | None] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(20), default="config")  # config | import | api
     # Bumped to revoke the account's private status link.
     view_token_version: Mapped[int] = mapped_column(Integer, default=1)

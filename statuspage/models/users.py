@@ -40,7 +40,9 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     prefix: Mapped[str] = mapped_column(String(16), nullable=False)  # shown in the console to tell tokens apart
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)  # sha256 hex
-    scope: Mapped[str] = mapped_column(String(10), nullable=False)  # read | write
+    scope: Mapped[str] = mapped_column(String(10), nullable=False)  # read | write | probe
+    # A probe token is bound to one location: it reads that location's checks and posts its results.
+    location: Mapped[str | None] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -24,6 +24,7 @@ from ..models import (
 from .accounts.records import upsert_account_fields
 from .audit import Actor, record
 from .incidents.status import open_initial_interval
+from .monitoring.locations import ensure_locations, local_location
 from .monitoring.schedule import next_slot_after, run_interval
 from .page import bump_site_version, get_page
 
@@ -109,6 +110,11 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
             public_change = True
     db.session.flush()
 
+    # Probe locations: those the file declares (names, staleness limits) and those its checks name.
+    local = local_location()
+    declared = {d.id: {"name": d.name, "stale_after": d.stale_after} for d in doc.locations or []}
+    ensure_locations({name for c in doc.components for s in c.checks for name in s.locations}, defined=declared)
+
     # Components and their checks
     components = {c.slug: c for c in db.session.scalars(select(Component))}
     checks = {c.slug: c for c in db.session.scalars(select(Check))}
@@ -150,10 +156,13 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
                 "spec": spec_dict, "interval_seconds": float(spec.interval),
                 "timeout_seconds": float(spec.timeout), "failure_threshold": spec.failure_threshold,
                 "success_threshold": spec.success_threshold, "on_down": spec.on_down, "archived_at": None,
+                "locations": list(spec.locations), "quorum": spec.effective_quorum(), "on_partial": spec.on_partial,
+                "probe_local": spec.kind == "heartbeat" or not spec.locations or local in spec.locations,
             }
             if check is None:
                 check = Check(slug=spec.id, status="unknown", state={}, **values)
-                check.next_run_at = next_slot_after(spec.id, run_interval(spec.kind, float(spec.interval)), now)
+                check.next_run_at = next_slot_after(spec.id, run_interval(spec.kind, float(spec.interval)), now) \
+                    if values["probe_local"] else None
                 if spec.kind == "heartbeat":
                     check.heartbeat_token = secrets.token_urlsafe(24)
                     check.last_ping_at = None
@@ -164,7 +173,9 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
                 old_interval = check.interval_seconds
                 changes = assign_changes(check, values)
                 if changes:
-                    if "interval_seconds" in changes or check.next_run_at is None or old_interval is None:
+                    if not check.probe_local:
+                        check.next_run_at = None  # probed by agents only: the local worker never claims it
+                    elif "interval_seconds" in changes or check.next_run_at is None or old_interval is None:
                         check.next_run_at = next_slot_after(spec.id, run_interval(spec.kind, float(spec.interval)), now)
                     if spec.kind == "heartbeat" and not check.heartbeat_token:
                         check.heartbeat_token = secrets.token_urlsafe(24)

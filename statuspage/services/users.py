@@ -13,12 +13,15 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select, text
 
+from checks.spec import LOCATION_RE
+
 from ..db import is_postgres, utcnow
 from ..extensions import db
 from ..models import ApiToken, User
 from ..models.constants import ROLES
 from ..text import text_problem
 from .audit import Actor, record
+from .monitoring.locations import ensure_locations
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "sp_"
@@ -108,11 +111,25 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(name: str, scope: str, *, actor: Actor | None = None,
-                 created_by_id: int | None = None) -> tuple[ApiToken, str]:
-    """Create an API token; returns (row, plaintext). Only the sha256 of the token is stored."""
-    if scope not in ("read", "write"):
-        raise UserError("scope must be read or write", "scope")
+TOKEN_SCOPES = ("read", "write", "probe")
+
+
+def create_token(name: str, scope: str, *, actor: Actor | None = None, created_by_id: int | None = None,
+                 location: str | None = None) -> tuple[ApiToken, str]:
+    """Create an API token; returns (row, plaintext). Only the sha256 of the token is stored.
+
+    A ``probe`` token belongs to one probe agent: it reads ``location``'s checks and posts its results
+    (``/api/v1/probe/<location>/…``), nothing else.
+    """
+    if scope not in TOKEN_SCOPES:
+        raise UserError("scope must be read, write or probe", "scope")
+    if scope == "probe":
+        location = (location or "").strip()
+        if not LOCATION_RE.fullmatch(location):
+            raise UserError("a probe token needs a location: lowercase letters, digits and . _ - (at most 64)",
+                            "location")
+    elif location:
+        raise UserError("only a probe token has a location", "location")
     name = name.strip()
     if not name or len(name) > 200:
         raise UserError("name is required (at most 200 characters)", "name")
@@ -120,18 +137,25 @@ def create_token(name: str, scope: str, *, actor: Actor | None = None,
         raise UserError(f"name {text_problem(name)}", "name")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, scope=scope, prefix=plaintext[:10], token_hash=_token_hash(plaintext),
-                     created_by_id=created_by_id)
+                     created_by_id=created_by_id, location=location or None)
     db.session.add(token)
+    if scope == "probe":
+        ensure_locations([location])
     db.session.flush()
-    record(actor or Actor.cli(), "token.create", "api_token", token.id, after={"name": name, "scope": scope})
+    after = {"name": name, "scope": scope} | ({"location": location} if location else {})
+    record(actor or Actor.cli(), "token.create", "api_token", token.id, after=after)
     db.session.commit()
     return token, plaintext
 
 
-def find_token(plaintext: str) -> ApiToken | None:
-    """The live token for a bearer string, or None (unknown or revoked)."""
+def find_token(plaintext: str, *, probe: bool = False) -> ApiToken | None:
+    """The live token for a bearer string, or None (unknown or revoked).
+
+    Probe tokens are their own scope: found only when ``probe`` is asked for (the probe API), and
+    management tokens only when it is not — so no other view can be opened with an agent's token.
+    """
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(plaintext)))
-    if token is None or token.revoked_at is not None:
+    if token is None or token.revoked_at is not None or (token.scope == "probe") != probe:
         return None
     return token
 

@@ -226,6 +226,9 @@ def upsert_account_fields(acc: Account, adef: AccountDef, components: dict[str, 
         "name": adef.name, "arr": adef.arr, "tier": adef.tier, "renewal_date": adef.renewal_date,
         "sla_target": adef.sla_target, "owner_email": adef.owner, "archived_at": None,
     }))
+    # Locations come from the config file (or whoever names them); a CRM import that says nothing keeps them.
+    if adef.locations or source == "config":
+        changed |= set(assign_changes(acc, {"locations": list(adef.locations)}))
     if acc.id is None:
         acc.source = source
         db.session.flush()

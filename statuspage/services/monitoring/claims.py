@@ -51,6 +51,7 @@ class Claimed:
     lease_until: dt.datetime
     hour_stats: dict = field(default_factory=dict)  # this hour's runs so far (see results.record_results)
     started_at: dt.datetime | None = None
+    locations: list | None = None  # where it is probed from ([]: the local worker alone)
     extra: dict = field(default_factory=dict)
 
 
@@ -59,7 +60,7 @@ _CLAIM_COLUMNS = (
     CHECK_TABLE.c.next_run_at, CHECK_TABLE.c.state, CHECK_TABLE.c.status, CHECK_TABLE.c.on_down,
     CHECK_TABLE.c.failure_threshold, CHECK_TABLE.c.success_threshold, CHECK_TABLE.c.last_ping_at,
     CHECK_TABLE.c.created_at, CHECK_TABLE.c.interval_seconds, CHECK_TABLE.c.timeout_seconds,
-    CHECK_TABLE.c.hour_stats,
+    CHECK_TABLE.c.hour_stats, CHECK_TABLE.c.locations,
 )
 
 
@@ -73,7 +74,8 @@ def claim_due_checks(worker_id: str, now: dt.datetime | None = None, *, limit: i
     now = now or utcnow()
     horizon = now + dt.timedelta(seconds=lookahead)
     query = (select(*_CLAIM_COLUMNS)
-             .where(CHECK_TABLE.c.archived_at.is_(None), CHECK_TABLE.c.next_run_at <= horizon)
+             .where(CHECK_TABLE.c.archived_at.is_(None), CHECK_TABLE.c.next_run_at <= horizon,
+                    CHECK_TABLE.c.probe_local.is_(True))
              .order_by(CHECK_TABLE.c.next_run_at).limit(limit))
     postgres = is_postgres()
     if postgres:
@@ -90,7 +92,8 @@ def claim_due_checks(worker_id: str, now: dt.datetime | None = None, *, limit: i
             spec=CheckSpec.from_dict(row.spec), slot=row.next_run_at, state=row.state or {}, status=row.status,
             on_down=row.on_down, failure_threshold=row.failure_threshold,
             success_threshold=row.success_threshold, last_ping_at=row.last_ping_at, created_at=row.created_at,
-            interval=row.interval_seconds, lease_until=lease_until, hour_stats=row.hour_stats or {}))
+            interval=row.interval_seconds, lease_until=lease_until, hour_stats=row.hour_stats or {},
+            locations=row.locations or []))
     if params:
         if postgres:
             # The rows are locked by FOR UPDATE SKIP LOCKED: no other worker can see them until commit.

@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 
 from checks.probes import evaluate_heartbeat, run_probe
 from checks.result import ProbeResult
@@ -27,19 +27,14 @@ from checks.state import CheckState, apply
 
 from ...db import insert_ignore, utcnow
 from ...extensions import db
-from ...models import Check, CheckResult, Component
-from ...models.constants import worst_status
-from ..incidents.status import set_check_status
-from . import alerts
+from ...models import CheckResult
 from .claims import CHECK_TABLE, Claimed
+from .locations import LocationRow, local_location, record_location_results, uses_locations
 from .rollups import fold_run, write_rollups
 from .schedule import next_slot_after, run_interval
+from .status import apply_status_changes, component_status_for  # noqa: F401 - component_status_for is re-exported
 
 RESULT_TABLE = CheckResult.__table__
-
-
-# What a check's state means for its component.
-DEGRADED = "degraded_performance"
 
 
 def probe_claimed(item: Claimed, now: dt.datetime | None = None) -> ProbeResult:
@@ -47,15 +42,6 @@ def probe_claimed(item: Claimed, now: dt.datetime | None = None) -> ProbeResult:
     if item.kind == "heartbeat":
         return evaluate_heartbeat(item.spec, item.last_ping_at, now or utcnow(), item.created_at)
     return run_probe(item.spec, now=now)
-
-
-def component_status_for(check_status: str, on_down: str) -> str:
-    """What a check's state means for its component."""
-    if check_status == "down":
-        return on_down
-    if check_status == "degraded":
-        return DEGRADED
-    return "operational"
 
 
 @dataclass
@@ -83,10 +69,18 @@ def record_results(worker_id: str, items: list[tuple[Claimed, ProbeResult]],
     check_params = []
     rollup_rows = []
     changed: list[tuple[Claimed, ProbeResult, Any]] = []
-    for item, result in items:
+    located: list[LocationRow] = []
+    release_params = []
+    for item, result in sorted(items, key=lambda pair: (pair[0].id, pair[0].slot)):
         started = item.started_at or result.checked_at or now
         previous = CheckState.from_dict(item.state)
         heartbeat = item.kind == "heartbeat"
+        if not heartbeat and uses_locations(item.locations):
+            interval = run_interval(item.kind, item.interval)
+            next_run = next_slot_after(item.slug, interval, max(started, item.slot))
+            release_params.append({"b_id": item.id, "b_by": worker_id, "b_next": next_run})
+            located.append(LocationRow(item.id, item.slot, started, result))
+            continue
         if result.outcome != "up" or previous.consecutive_successes == 0:
             result_rows.append({
                 "check_id": item.id, "scheduled_for": item.slot, "started_at": started, "worker_id": worker_id,
@@ -119,11 +113,19 @@ def record_results(worker_id: str, items: list[tuple[Claimed, ProbeResult]],
     if result_rows:
         db.session.execute(insert_ignore(RESULT_TABLE).on_conflict_do_nothing(), result_rows)
     write_rollups(rollup_rows)
-    db.session.execute(_RECORD_UPDATE, check_params, execution_options={"synchronize_session": False})
+    if check_params:
+        db.session.execute(_RECORD_UPDATE, check_params, execution_options={"synchronize_session": False})
+    if release_params:
+        db.session.execute(_RELEASE_UPDATE, release_params, execution_options={"synchronize_session": False})
     summary.runs = len(items)
     summary.results = len(result_rows)
     if changed:
-        _apply_status_changes(changed, now, summary)
+        apply_status_changes(changed, now, summary)
+    if located:
+        # Checks probed from several locations: this worker's run is one location's view; the quorum decides.
+        outcome = record_location_results(local_location(), located, worker_id=worker_id, now=now)
+        summary.status_changes.extend(outcome.status_changes)
+        summary.component_changes.extend(outcome.component_changes)
     db.session.commit()
     return summary
 
@@ -136,25 +138,7 @@ _RECORD_UPDATE = (
             last_result=bindparam("b_last"), last_run_at=bindparam("b_run"), hour_stats=bindparam("b_hour")))
 
 
-def _apply_status_changes(changed, now: dt.datetime, summary: RecordSummary) -> None:
-    by_component: dict[int, list] = {}
-    for item, result, transition in changed:
-        if transition.changed:
-            summary.status_changes.append((item.slug, transition.old_status, transition.new_status))
-        by_component.setdefault(item.component_id, []).append((item, result, transition))
-    for component_id, entries in by_component.items():
-        comp = db.session.get(Component, component_id)
-        if comp is None:
-            continue
-        statuses = db.session.execute(
-            select(Check.status, Check.on_down)
-            .where(Check.component_id == component_id, Check.archived_at.is_(None))).all()
-        new_status = worst_status(component_status_for(s, on_down) for s, on_down in statuses)
-        old_status = comp.check_status
-        if new_status != old_status:
-            trigger = max(entries, key=lambda e: e[2].new_status == "down")
-            set_check_status(comp, new_status, now, check_id=trigger[0].id)
-            summary.component_changes.append((comp.slug, new_status))
-        notify = any(t.notify for _, _, t in entries) and not any(t.flapping for _, _, t in entries)
-        if new_status != old_status or any(t.flapping_changed for _, _, t in entries):
-            alerts.on_component_check_status(comp, old_status, new_status, entries, now, notify=notify)
+_RELEASE_UPDATE = (
+    update(CHECK_TABLE)
+    .where(CHECK_TABLE.c.id == bindparam("b_id"), CHECK_TABLE.c.claimed_by == bindparam("b_by"))
+    .values(next_run_at=bindparam("b_next"), claimed_by=None, claimed_until=None))

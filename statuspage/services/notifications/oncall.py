@@ -52,7 +52,8 @@ def render_oncall_alert(row: dict[str, Any], base_url: str) -> MessageTemplate:
     page = get_page()
     payload = row["payload"] or {}
     status = payload.get("status", "")
-    label = {"monitoring_delayed": "monitoring data is delayed"}.get(status) or \
+    label = {"monitoring_delayed": "monitoring data is delayed", "location_stale": "stopped reporting",
+             "location_back": "reporting again"}.get(status) or \
         STATUS_LABELS.get(status, status).lower()
     headline = f"{payload.get('component_name') or 'Monitoring'}: {label}"
     env = current_app.jinja_env

@@ -18,7 +18,7 @@ toolkit's codes (``web/api/toolkit.py`` ``CODES``). A POST with ``Idempotency-Ke
 with the stored response.
 """
 
-from . import accounts, components, incidents, maintenance, postmortems, subscribers  # noqa: F401 (routes)
+from . import accounts, components, incidents, maintenance, postmortems, probe, subscribers  # noqa: F401 (routes)
 from .blueprint import bp
 
 __all__ = ["bp"]
