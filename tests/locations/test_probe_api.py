@@ -48,7 +48,7 @@ def test_a_probe_token_opens_nothing_else_and_never_another_location(app, client
     _, write = create_token("writer", "write")
     for plaintext in (read, write):
         resp = client.get("/api/v1/probe/eu-west/checks", headers={"Authorization": f"Bearer {plaintext}"})
-        assert resp.status_code == 401
+        assert resp.status_code == 403 and "probe token" in resp.get_json()["error"]["message"]
     assert client.get("/api/v1/probe/eu-west/checks").status_code == 401
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 
 from flask import g, jsonify, request
+from flask_login import current_user
 
 from checks.result import ERROR_CLASSES, OUTCOMES, ProbeResult
 from checks.validation import ErrorCollector, Fields
@@ -26,7 +27,7 @@ from ....services.monitoring.locations import (
     stale_after,
 )
 from ....services.users import find_token
-from ...authz import bearer_token, use_token
+from ...authz import SAFE_METHODS, bearer_token, session_write_refused, use_token
 from ..toolkit import ApiError, json_body
 from .blueprint import bp
 
@@ -41,10 +42,17 @@ def probe_auth(view):
     @functools.wraps(view)
     def wrapped(location: str, *args, **kwargs):
         plaintext = bearer_token()
+        if plaintext is None and current_user.is_authenticated:
+            if request.method not in SAFE_METHODS:
+                session_write_refused()  # a cookie riding along on a cross-site request: refused as everywhere
+            raise ApiError(403, "forbidden", "the probe API takes a probe token, not a console session")
         if plaintext is None:
             raise ApiError(401, "unauthorized", "a probe token is required: Authorization: Bearer <token>",
                            headers={"WWW-Authenticate": 'Bearer realm="statuspage-probe"'})
         token = find_token(plaintext, probe=True)
+        if token is None and find_token(plaintext) is not None:
+            raise ApiError(403, "forbidden", "a management API token cannot be used here: create a probe token "
+                                             "for this location")
         if token is None:
             raise ApiError(401, "unauthorized", "invalid or revoked probe token")
         if token.location != location:
