@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 
 from checks.quorum import Decision, LocationView, decide
 from checks.result import ProbeResult
@@ -357,9 +358,29 @@ def sweep_locations(now: dt.datetime | None = None) -> dict[str, list[str]]:
         select(Check.id, Check.locations).where(Check.archived_at.is_(None), Check.kind != "heartbeat"))
         if uses_locations(locations)]
     for start in range(0, len(ids), 500):
-        decide_checks(ids[start:start + 500], now)
+        # Read first, without locks; lock and write only the checks whose decision moved with time.
+        moved = _decisions_moved(ids[start:start + 500], now)
+        if moved:
+            decide_checks(moved, now)
     db.session.commit()
     return {"stale": went_stale, "back": came_back}
+
+
+def _decisions_moved(check_ids: list[int], now: dt.datetime) -> list[int]:
+    checks = db.session.execute(select(
+        Check.id, Check.locations, Check.quorum, Check.interval_seconds, Check.timeout_seconds, Check.status,
+        Check.monitoring_delayed, Check.partial_failures).where(Check.id.in_(check_ids))).all()
+    cls_by_check: dict[int, list[CheckLocation]] = {}
+    for cl in db.session.scalars(select(CheckLocation).where(CheckLocation.check_id.in_(check_ids))):
+        cls_by_check.setdefault(cl.check_id, []).append(cl)
+    locs = {r.slug: r for r in db.session.scalars(select(ProbeLocation))}
+    moved = []
+    for check in checks:
+        d = decision_for(check, cls_by_check.get(check.id, []), locs, now)
+        before = (check.status, bool(check.monitoring_delayed), sorted(p["location"] for p in check.partial_failures or []))
+        if (d.status, d.delayed, sorted(v.name for v in d.partial)) != before:
+            moved.append(check.id)
+    return moved
 
 
 def _assigned_count(name: str) -> int:
@@ -417,13 +438,22 @@ def ingest_batch(location: str, rows: list[LocationRow], agent: dict, *, address
     """A probe agent's batch: note the agent's report, fold in its results, decide. Commits."""
     now = now or utcnow()
     oldest = min((r.slot for r in rows), default=None)
-    # First: the batch's own decisions must see this location as fresh again.
-    loc = note_agent_report(location, agent, address=address, oldest_slot=oldest, results=0, now=now)
-    db.session.flush()
-    summary = record_location_results(location, rows, worker_id=worker_id, now=now)
-    loc.results_received = (loc.results_received or 0) + summary.accepted
-    db.session.commit()
-    return summary
+    for attempt in (1, 2):
+        try:
+            # First: the batch's own decisions must see this location as fresh again.
+            loc = note_agent_report(location, agent, address=address, oldest_slot=oldest, results=0, now=now)
+            db.session.flush()
+            summary = record_location_results(location, rows, worker_id=worker_id, now=now)
+            loc.results_received = (loc.results_received or 0) + summary.accepted
+            db.session.commit()
+            return summary
+        except IntegrityError:
+            # Two batches of one location raced to create the same (check, location) row: the loser
+            # starts again and now sees the winner's row (and its last slot), so nothing counts twice.
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def agent_checks(location: str) -> list[Check]:
