@@ -183,3 +183,36 @@ def check_notes(check: Check, summaries: list[CheckLocationSummary] | None = Non
         fresh = sum(1 for s in summaries if s.fresh and s.status != "unknown")
         notes.append(f"monitoring data delayed: only {fresh} of {len(summaries)} locations fresh")
     return notes
+
+
+@dataclass(frozen=True)
+class CheckLocationState:
+    """One (check, location) for the metrics: its status and whether it counts (fresh)."""
+
+    check: str
+    location: str
+    status: str
+    fresh: bool
+    monitoring_delayed: bool
+    partial: bool  # failing below the quorum
+
+
+def check_location_states(now: dt.datetime | None = None) -> list[CheckLocationState]:
+    """Every active multi-location check × its locations, in a few queries (for /metrics)."""
+    now = now or utcnow()
+    checks = [c for c in db.session.scalars(select(Check).where(Check.archived_at.is_(None),
+                                                                Check.kind != "heartbeat").order_by(Check.slug))
+              if uses_locations(c.locations)]
+    if not checks:
+        return []
+    cls_by_check: dict[int, list[CheckLocation]] = {}
+    for cl in db.session.scalars(select(CheckLocation).where(CheckLocation.check_id.in_([c.id for c in checks]))):
+        cls_by_check.setdefault(cl.check_id, []).append(cl)
+    locs = {r.slug: r for r in db.session.scalars(select(ProbeLocation))}
+    out = []
+    for check in checks:
+        partial = {p.get("location") for p in check.partial_failures or []}
+        for view in location_views(check, cls_by_check.get(check.id, []), locs, now):
+            out.append(CheckLocationState(check.slug, view.name, view.status, view.fresh,
+                                          bool(check.monitoring_delayed), view.name in partial))
+    return out
