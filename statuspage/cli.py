@@ -35,6 +35,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(config_group)
     app.cli.add_command(user_group)
     app.cli.add_command(token_group)
+    app.cli.add_command(locations_command)
     app.cli.add_command(checks_group)
     for command in (backup_command, restore_command, dump_command, load_command):
         app.cli.add_command(command)
@@ -336,17 +337,66 @@ def token_group() -> None:
 @token_group.command("create", help="Create an API token. Prints only the token on stdout (for scripts); "
                                     "it is stored hashed and cannot be shown again.")
 @click.option("--name", required=True, help="What the token is for.")
-@click.option("--scope", required=True, type=click.Choice(["read", "write"]), help="read or write access.")
+@click.option("--scope", required=True, type=click.Choice(["read", "write", "probe"]),
+              help="read or write access to /api/v1, or probe: one probe agent's token (needs --location).")
+@click.option("--location", default=None, help="The probe location the token belongs to (probe scope only).")
 @with_appcontext
-def token_create(name: str, scope: str) -> None:
+def token_create(name: str, scope: str, location: str | None) -> None:
     from .services.users import UserError, create_token
 
+    if scope == "probe" and not (location or "").strip():
+        click.echo("Error: a probe token belongs to one location: add --location NAME (e.g. --location eu-west).",
+                   err=True)
+        sys.exit(2)
+    if scope != "probe" and location is not None:
+        click.echo(f"Error: --location is for probe tokens only; a {scope} token is not bound to a location.",
+                   err=True)
+        sys.exit(2)
     try:
-        _token, plaintext = create_token(name, scope)
+        _token, plaintext = create_token(name, scope, location=location)
     except UserError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     click.echo(plaintext)
+
+
+@click.command("locations", help="List probe locations: status, last report, lag, agent, checks, buffer.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON (the /api/v1/locations shape).")
+@with_appcontext
+def locations_command(as_json: bool) -> None:
+    import json
+
+    from checks.durations import format_duration
+
+    from .services.monitoring.location_report import location_summaries
+    from .services.page import get_page
+    from .templating import local_time
+
+    rows = location_summaries()
+    if as_json:
+        from .web.api.v1.locations import location_json
+
+        click.echo(json.dumps([location_json(s) for s in rows], indent=2))
+        return
+    tz = get_page().tz
+    click.echo(f"{'LOCATION':20} {'STATUS':34} {'LAST REPORT':32} {'LAG':>7} {'CHECKS':>6} {'BUFFER':>6} "
+               f"{'DROPPED':>7} {'RESULTS':>8}  AGENT")
+    for s in rows:
+        if s.state == "fresh":
+            status = "fresh"
+        elif s.state == "stale":
+            status = f"stale since {local_time(s.stale_since, tz, '%Y-%m-%d %H:%M')}"
+        else:
+            status = "never reported"
+        last = (f"{format_duration(int(s.age_seconds or 0))} ago ({local_time(s.last_report_at, tz, '%H:%M:%S')})"
+                if s.last_report_at else "—")
+        lag = f"{s.lag_seconds:.1f}s" if s.lag_seconds is not None else "—"
+        buffer = "—" if s.buffer_depth is None else str(s.buffer_depth)
+        dropped = "—" if s.dropped is None else str(s.dropped)
+        results = "—" if s.results_received is None else str(s.results_received)
+        agent = " ".join(x for x in (s.agent_version, s.agent_host, s.agent_address) if x) or "—"
+        click.echo(f"{s.slug:20} {status:34} {last:32} {lag:>7} {s.checks_assigned:>6} {buffer:>6} "
+                   f"{dropped:>7} {results:>8}  {agent}")
 
 
 @click.group("checks", help="Inspect and try health checks.")

@@ -92,6 +92,63 @@ class DatabaseCollector:
             WorkerHeartbeat.last_seen_at > now - __import__("datetime").timedelta(seconds=60))) or 0)
         yield workers
         yield from _worker_load_metrics(now)
+        yield from _location_metrics(now)
+
+
+def _location_metrics(now):
+    """Probe locations (issue 14): each location's report age, staleness, lag and buffer; each multi-location
+    check's view from each location."""
+    from ..services.monitoring.location_report import check_location_states, location_summaries
+
+    def gauge(name, doc, labels=("location",)):
+        return GaugeMetricFamily(name, doc, labels=list(labels))
+
+    age = gauge("statuspage_probe_location_last_report_age_seconds",
+                "Seconds since the location last reported (the local worker: since it last ran checks)")
+    stale = gauge("statuspage_probe_location_stale",
+                  "1 while the location is stale or has never reported: its results count as unknown")
+    limit = gauge("statuspage_probe_location_stale_after_seconds", "How long the location may stay silent")
+    lag = gauge("statuspage_probe_location_lag_seconds", "Age of the oldest result of the last batch on arrival")
+    depth = gauge("statuspage_probe_location_buffer_depth", "Results waiting in the agent's buffer (its last report)")
+    dropped = gauge("statuspage_probe_location_dropped", "Results the agent dropped from a full buffer (its last report)")
+    assigned = gauge("statuspage_probe_location_checks_assigned", "Active checks probed from the location")
+    received = CounterMetricFamily("statuspage_probe_location_results_received",
+                                   "Results accepted from the location's agent", labels=["location"])
+    for loc in location_summaries(now):
+        labels = [loc.slug]
+        if loc.age_seconds is not None:
+            age.add_metric(labels, loc.age_seconds)
+        stale.add_metric(labels, 0 if loc.state == "fresh" else 1)
+        limit.add_metric(labels, loc.stale_after_seconds)
+        assigned.add_metric(labels, loc.checks_assigned)
+        if loc.lag_seconds is not None:
+            lag.add_metric(labels, loc.lag_seconds)
+        if loc.buffer_depth is not None:
+            depth.add_metric(labels, loc.buffer_depth)
+        if loc.dropped is not None:
+            dropped.add_metric(labels, loc.dropped)
+        if not loc.local and loc.results_received is not None:
+            received.add_metric(labels, loc.results_received)
+    yield from (age, stale, limit, lag, depth, dropped, assigned, received)
+    up = gauge("statuspage_check_location_up", "1 when the location sees the check up, 0 when down or degraded "
+               "(absent until it has a result)", ("check", "location"))
+    fresh = gauge("statuspage_check_location_fresh", "1 when the location's view of the check counts toward the "
+                  "quorum (fresh)", ("check", "location"))
+    partial = gauge("statuspage_check_location_below_quorum",
+                    "1 when the location sees the check failing but fewer than the quorum agree", ("check", "location"))
+    delayed = gauge("statuspage_check_monitoring_delayed", "1 when too few locations are fresh to decide the check",
+                    ("check",))
+    seen_checks = {}
+    for state in check_location_states(now):
+        labels = [state.check, state.location]
+        if state.status in ("up", "degraded", "down"):
+            up.add_metric(labels, 1 if state.status == "up" else 0)
+        fresh.add_metric(labels, 1 if state.fresh else 0)
+        partial.add_metric(labels, 1 if state.partial else 0)
+        seen_checks[state.check] = state.monitoring_delayed
+    for check, is_delayed in seen_checks.items():
+        delayed.add_metric([check], 1 if is_delayed else 0)
+    yield from (up, fresh, partial, delayed)
 
 
 def _worker_load_metrics(now):

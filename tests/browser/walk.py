@@ -140,7 +140,8 @@ def build() -> World:
         ("check-heartbeat", "/admin/checks/nightly-backup"), ("accounts", "/admin/accounts"),
         ("account", "/admin/accounts/CRM-0001"), ("account-edit", "/admin/accounts/CRM-0001/edit"),
         ("account-new", "/admin/accounts/new"), ("sla", "/admin/sla"), ("subscribers", "/admin/subscribers"),
-        ("outbox", "/admin/outbox"), ("users", "/admin/users"), ("tokens", "/admin/tokens"), ("audit", "/admin/audit"),
+        ("outbox", "/admin/outbox"), ("locations", "/admin/locations"), ("users", "/admin/users"),
+        ("tokens", "/admin/tokens"), ("audit", "/admin/audit"),
         ("password", "/account/password"), ("console-not-found", "/admin/no-such-page"),
     ]
     return w

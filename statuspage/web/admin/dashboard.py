@@ -17,6 +17,7 @@ from ...models.constants import OPEN_INCIDENT_STATUSES
 from ...services.incidents import maintenance as maint_svc
 from ...services.incidents.lifecycle import IncidentError
 from ...services.monitoring.latency import TIMED_KINDS, latency_series
+from ...services.monitoring.location_report import check_location_summaries, check_notes
 from ...services.monitoring.rollups import latency_24h
 from ...services.monitoring.selfcheck import monitoring_state, worker_loads
 from ...services.monitoring.silence import silence_check
@@ -41,6 +42,8 @@ def dashboard():
         .order_by(Incident.created_at.desc())).all()
     checks = db.session.scalars(select(Check).where(Check.archived_at.is_(None))
                                 .options(selectinload(Check.component)).order_by(Check.slug)).all()
+    # Multi-location checks whose status alone would mislead: failing below the quorum, or undecided.
+    notes = {c.slug: check_notes(c) for c in checks if c.partial_failures or c.monitoring_delayed}
     failing = [c for c in checks if c.status in ("down", "degraded")]
     settings = current_app.extensions["statuspage.settings"]
     return render_template(
@@ -50,7 +53,7 @@ def dashboard():
         worker_loads=worker_loads(now),
         published=[i for i in open_incidents if i.published_at is not None],
         drafts=[i for i in open_incidents if i.published_at is None],
-        components=all_components(), checks=checks, failing=failing,
+        components=all_components(), checks=checks, failing=failing, notes=notes,
         maintenance=maint_svc.upcoming_maintenance(now, limit=10), statuspage_api=statuspage_api_base())
 
 
@@ -66,8 +69,10 @@ def check_detail(slug: str):
     if check.kind in TIMED_KINDS:
         charts = latency_context(latency_series([check.id], utcnow()), key=check.slug,
                                  tz_name=get_page().time_zone, subject=f"check {check.slug}")
+    per_location = check_location_summaries(check, utcnow())
     return render_template("admin/check.html", check=check, latency=latency_24h(check.id),
-                           last=check.last_result or {}, ping_url=ping_url, charts=charts)
+                           last=check.last_result or {}, ping_url=ping_url, charts=charts,
+                           per_location=per_location, notes=check_notes(check, per_location))
 
 
 @bp.post("/checks/<slug>/silence")

@@ -95,7 +95,9 @@ def token_revoke(token_id: int):
         abort(404)
     revoke_token(token, actor=current_actor())
     flash(f"Token {token.name} revoked.", "success")
-    return redirect(url_for("admin.tokens"), 303)
+    # The probe-locations page lists its agents' tokens too and sends people back there.
+    back = "admin.locations" if request.form.get("back") == "locations" else "admin.tokens"
+    return redirect(url_for(back), 303)
 
 
 @bp.get("/audit")

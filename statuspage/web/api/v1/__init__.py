@@ -7,6 +7,8 @@
 ``postmortems``           postmortems and action items
 ``subscribers``           subscribers and the outbox
 ``accounts``              customer accounts, affected accounts, SLA reports
+``locations``             probe locations: freshness, lag, agent, buffer (read only)
+``probe``                 the probe agents' own API (probe tokens, one location each)
 ``serializers``           the JSON shapes; ``openapi`` documents them and every route
 ========================  ==============================================================
 
@@ -18,7 +20,16 @@ toolkit's codes (``web/api/toolkit.py`` ``CODES``). A POST with ``Idempotency-Ke
 with the stored response.
 """
 
-from . import accounts, components, incidents, maintenance, postmortems, probe, subscribers  # noqa: F401 (routes)
+from . import (  # noqa: F401 (routes)
+    accounts,
+    components,
+    incidents,
+    locations,
+    maintenance,
+    postmortems,
+    probe,
+    subscribers,
+)
 from .blueprint import bp
 
 __all__ = ["bp"]

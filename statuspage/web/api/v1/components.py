@@ -12,12 +12,13 @@ from ....extensions import db
 from ....models import Check, Component, ComponentGroup
 from ....models.constants import COMPONENT_STATUSES
 from ....services.incidents.components import set_component_status
+from ....services.monitoring.location_report import check_location_summaries
 from ....services.monitoring.rollups import latency_24h
 from ....services.monitoring.silence import silence_check
 from ...authz import api_auth, current_actor
 from ..toolkit import PAGE_PARAMS, ApiError, RequestFields, accepts_query, json_body, paged_array
 from .blueprint import bp
-from .serializers import check_json, component_json, group_json
+from .serializers import check_json, check_location_json, component_json, group_json
 
 MAX_SILENCE_MINUTES = 43_200  # 30 days, as the service allows
 
@@ -91,7 +92,8 @@ def checks():
 @api_auth("read")
 def check(slug: str):
     c = _check(slug)
-    return jsonify({**check_json(c), "latency_24h": latency_24h(c.id)})
+    return jsonify({**check_json(c), "latency_24h": latency_24h(c.id),
+                    "locations": [check_location_json(s) for s in check_location_summaries(c, utcnow())]})
 
 
 @bp.post("/checks/<slug>/silence")

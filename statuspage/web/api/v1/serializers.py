@@ -47,7 +47,16 @@ def check_json(c: Check) -> dict[str, Any]:
     last = c.last_result if isinstance(c.last_result, dict) else None
     return {"id": c.slug, "component_id": c.component.slug, "kind": c.kind, "target": shown_target(c.target),
             "state": c.status, "flapping": bool(c.flapping), "interval_seconds": c.interval_seconds,
-            "silenced_until": iso(c.silenced_until), "last_run_at": iso(c.last_run_at), "last_result": last}
+            "silenced_until": iso(c.silenced_until), "last_run_at": iso(c.last_run_at), "last_result": last,
+            "quorum": c.quorum if c.locations else None, "status_reason": c.status_reason,
+            "monitoring_delayed": bool(c.monitoring_delayed), "partial_failures": list(c.partial_failures or [])}
+
+
+def check_location_json(s: Any) -> dict[str, Any]:
+    """One location's view of a check (``location_report.CheckLocationSummary``)."""
+    return {"location": s.location, "status": s.status, "since": iso(s.since), "fresh": s.fresh,
+            "last_run_at": iso(s.last_run_at), "latency_p50_ms": s.p50_ms, "latency_p95_ms": s.p95_ms,
+            "outcome": s.outcome, "message": s.message, "conditions": s.conditions}
 
 
 def update_json(u: IncidentUpdate) -> dict[str, Any]:
