@@ -63,16 +63,8 @@ def _routes(app, values):
     return out
 
 
-def _probe_only(app, endpoint) -> bool:
-    """The probe agents' API (/api/v1/probe/<location>/…) opens to a probe token of its location alone:
-    sessions and management tokens get 401 there, never 403 (tests/locations/test_probe_api.py)."""
-    return getattr(app.view_functions[endpoint], "write_roles", None) == ("probe",)
-
-
-def _protected(app, values, *, probe: bool = False):
-    """Protected routes; ``probe``: with the probe agents' API (only a session-less walk expects its 401)."""
-    routes = [r for r in _routes(app, values) if PROTECTED.match(r[2]) and r[2] not in PUBLIC_IN_PROTECTED
-              and (probe or not _probe_only(app, r[0]))]
+def _protected(app, values):
+    routes = [r for r in _routes(app, values) if PROTECTED.match(r[2]) and r[2] not in PUBLIC_IN_PROTECTED]
     assert len(routes) > 50, "the walker lost the routes"
     return routes
 
@@ -89,7 +81,7 @@ def _send(client, method, url, token=None):
 def test_without_a_session_every_console_route_redirects_to_login_and_the_api_answers_401(app, client):
     values = _world()
     token = csrf_from(client.get("/login").get_data(as_text=True))  # a session with a CSRF token, no user
-    for endpoint, method, url in _protected(app, values, probe=True):
+    for endpoint, method, url in _protected(app, values):
         resp = _send(client, method, url, token)
         if url.startswith("/api/"):
             assert resp.status_code == 401, (endpoint, method, resp.status_code)
