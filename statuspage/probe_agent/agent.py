@@ -139,7 +139,11 @@ class Agent:
         sender.start()
         try:
             while not self._stop.is_set():
-                self._step(runner)
+                try:
+                    self._step(runner)
+                except Exception:  # e.g. the disk is full: say so, keep the loop (and the probes) alive
+                    log.exception("the scheduler step failed; going on")
+                    self._stop.wait(1.0)
         finally:
             self._shutdown(runner)
             self._sender_stop.set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -161,6 +162,9 @@ def test_without_a_source_address_the_kernel_picks_it(http_server: _PeerHTTPServ
             spec(kind="tcp", host="127.0.0.1", port=tcp_server.server_address[1], timeout="5s"),
         ])
     assert [r.outcome for r in results] == ["up", "up"]
+    deadline = time.monotonic() + 10  # the TCP probe may be done before the server's handler thread ran
+    while not tcp_server.peers and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert http_server.peers == ["127.0.0.1"] and tcp_server.peers == ["127.0.0.1"]
 
 
