@@ -100,7 +100,11 @@ class Engine:
 
     Use ``async with Engine(...) as engine`` (or :meth:`close`) on the loop
     that runs the probes. ``probe`` replaces the network probe (a seam for
-    tests); ``resolver`` is the host resolver (default: the system's DNS).
+    tests); ``resolver`` is the host resolver (default: the system's DNS);
+    ``source_address`` is the local IP every probe connects from (HTTP, TCP,
+    TLS and DNS; default: the one the kernel picks). A source address that is
+    not an IP raises ``ValueError`` here; one that is not on this machine makes
+    each probe fail as a connection error.
     """
 
     def __init__(
@@ -109,11 +113,12 @@ class Engine:
         *,
         probe: ProbeFunction | None = None,
         resolver: HostResolver | None = None,
+        source_address: str | None = None,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
         self.max_in_flight = max_in_flight
-        self.session = ProbeSession(resolver)
+        self.session = ProbeSession(resolver, source_address=source_address)
         self._probe = probe
         self._in_flight = 0
         self._waiters: list[tuple[float, int, float, asyncio.Future[None]]] = []  # (priority, seq, since, gate)
@@ -218,7 +223,7 @@ class Runner:
     loop in one call, each job is held by a timer (not a task) until its start
     time, and results come back through a callback on the loop's thread — no
     future and no thread wake-up per probe. Use it as a context manager, or call
-    :meth:`close`.
+    :meth:`close`. ``source_address``: see :class:`Engine`.
     """
 
     def __init__(
@@ -227,10 +232,12 @@ class Runner:
         *,
         probe: ProbeFunction | None = None,
         resolver: HostResolver | None = None,
+        source_address: str | None = None,
     ) -> None:
         self.max_in_flight = max_in_flight
+        engine = Engine(max_in_flight, probe=probe, resolver=resolver, source_address=source_address)
         self._loop = asyncio.new_event_loop()
-        self._engine = Engine(max_in_flight, probe=probe, resolver=resolver)
+        self._engine = engine
         self._submitted = 0
         self._done = 0
         self._lock = threading.Lock()

@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from .config import SettingsError
+from .probe_agent.command import probe_command
 
 
 def _create_app():
@@ -552,6 +553,11 @@ class StatuspageGroup(FlaskGroup):
 @click.version_option(package_name="statuspage", prog_name="statuspage", message="%(prog)s %(version)s")
 def main() -> None:
     pass
+
+
+# The probe agent runs on machines without the server's database or settings: it hangs on the group
+# itself, so Flask never builds the app for it.
+main.add_command(probe_command)
 
 
 if __name__ == "__main__":

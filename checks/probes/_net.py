@@ -190,23 +190,33 @@ class _AiohttpResolver(AbstractResolver):
 
 
 async def open_stream(
-    host: str, port: int, resolver: HostResolver, deadline: Deadline
+    host: str, port: int, resolver: HostResolver, deadline: Deadline, *, source_address: str | None = None
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str]:
     """Resolve ``host`` and connect to the first address that accepts; return ``(reader, writer, ip)``.
 
     Runs until connected or cancelled (the caller's ``asyncio.timeout`` is the
-    deadline). Raises :class:`ProbeError` with class ``dns``, ``refused`` or ``connection``.
+    deadline). With ``source_address`` the connection is made from that local IP,
+    and only addresses of its family are tried. Raises :class:`ProbeError` with
+    class ``dns``, ``refused`` or ``connection``.
     """
     deadline.phase = "dns"
     try:
         addresses = await resolver.resolve(host, deadline)
     except ResolveError as exc:
         raise ProbeError("dns", exc.message) from None
+    local_addr: tuple[str, int] | None = None
+    if source_address is not None:
+        family = socket.AF_INET6 if ":" in source_address else socket.AF_INET
+        usable = [a for a in addresses if a[0] == family]
+        if not usable:
+            version = "IPv6" if family == socket.AF_INET6 else "IPv4"
+            raise ProbeError("dns", f"host {host!r} has no {version} address to reach from source {source_address}")
+        addresses, local_addr = usable, (source_address, 0)
     last: ProbeError | None = None
     for _, ip in addresses:
         deadline.phase, deadline.peer = "connect", hostport(ip, port)
         try:
-            reader, writer = await asyncio.open_connection(ip, port, limit=256 * 1024)
+            reader, writer = await asyncio.open_connection(ip, port, limit=256 * 1024, local_addr=local_addr)
         except ConnectionRefusedError:
             last = ProbeError("refused", f"connection refused by {deadline.peer}")
             continue

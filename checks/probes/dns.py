@@ -66,7 +66,7 @@ async def probe_dns(spec: CheckSpec, session: ProbeSession, *, now: datetime | N
             try:
                 # dnspython's own timeout ends the query; asyncio.timeout is the hard bound behind it.
                 async with asyncio.timeout(max(share, 0.001) + 0.05):
-                    response = await _ask(query, server, port, max(share, 0.001))
+                    response = await _ask(query, server, port, max(share, 0.001), session.source_address)
                 observed["nameserver"] = f"{server}:{port}"
                 break
             except (dns.exception.Timeout, TimeoutError):
@@ -110,15 +110,19 @@ class _Failure(Exception):
         self.error_class = error_class
 
 
-async def _ask(query: dns.message.Message, server: str, port: int, timeout: float) -> dns.message.Message:
+async def _ask(
+    query: dns.message.Message, server: str, port: int, timeout: float, source: str | None = None
+) -> dns.message.Message:
     started = time.monotonic()
     try:
-        return await dns.asyncquery.udp(query, server, timeout=timeout, port=port, raise_on_truncation=True)
+        return await dns.asyncquery.udp(
+            query, server, timeout=timeout, port=port, source=source, raise_on_truncation=True
+        )
     except dns.message.Truncated:
         left = timeout - (time.monotonic() - started)
         if left <= 0:
             raise dns.exception.Timeout() from None
-        return await dns.asyncquery.tcp(query, server, timeout=left, port=port)
+        return await dns.asyncquery.tcp(query, server, timeout=left, port=port, source=source)
 
 
 def _answers(response: dns.message.Message, rdtype: dns.rdatatype.RdataType) -> list[str]:

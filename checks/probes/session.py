@@ -11,6 +11,8 @@ contexts come from :mod:`checks.probes._tls`, one per mode, passed per request.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 from types import TracebackType
 from typing import Any
 
@@ -19,7 +21,7 @@ import aiohttp
 from checks.deadline import current_deadline
 from checks.probes._net import HostResolver
 
-__all__ = ["USER_AGENT", "ProbeSession"]
+__all__ = ["USER_AGENT", "ProbeSession", "check_source_address"]
 
 USER_AGENT = "statuspage-probe/1.0"
 
@@ -43,11 +45,25 @@ class _ProbeConnector(aiohttp.TCPConnector):
         return transport, protocol
 
 
-class ProbeSession:
-    """Shared probe resources bound to the running event loop; use ``async with`` or :meth:`close`."""
+def check_source_address(source_address: str | None) -> str | None:
+    """``source_address`` as a canonical IP text (``None`` stays ``None``); raises ``ValueError`` if not an IP."""
+    if source_address is None or source_address == "":
+        return None
+    try:
+        return str(ipaddress.ip_address(source_address.strip().strip("[]")))
+    except ValueError:
+        raise ValueError(f"source address {source_address!r} is not an IP address") from None
 
-    def __init__(self, resolver: HostResolver | None = None) -> None:
+
+class ProbeSession:
+    """Shared probe resources bound to the running event loop; use ``async with`` or :meth:`close`.
+
+    ``source_address``: connect from this IP of the machine (default: the one the kernel picks).
+    """
+
+    def __init__(self, resolver: HostResolver | None = None, *, source_address: str | None = None) -> None:
         self.resolver = resolver or HostResolver()
+        self.source_address = check_source_address(source_address)
         self._http: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -56,7 +72,12 @@ class ProbeSession:
         """The aiohttp session (created on first use, on the running loop)."""
         if self._http is None:
             self._loop = asyncio.get_running_loop()
+            extra: dict[str, Any] = {}
+            if self.source_address is not None:
+                extra["local_addr"] = (self.source_address, 0)
+                extra["family"] = socket.AF_INET6 if ":" in self.source_address else socket.AF_INET
             connector = _ProbeConnector(
+                **extra,
                 force_close=True,
                 limit=0,
                 limit_per_host=0,

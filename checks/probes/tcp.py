@@ -32,7 +32,9 @@ async def probe_tcp(spec: CheckSpec, session: ProbeSession, *, now: datetime | N
     reading = False
     try:
         async with asyncio.timeout(spec.timeout):
-            reader, writer, obs.ip = await open_stream(spec.host, spec.port, session.resolver, deadline)
+            reader, writer, obs.ip = await open_stream(
+                spec.host, spec.port, session.resolver, deadline, source_address=session.source_address
+            )
             obs.connected = True
             if spec.send:
                 deadline.phase = "send"

@@ -86,7 +86,9 @@ async def _handshake(
     about the certificate, not a failure to reach the server.
     """
     assert spec.host is not None and spec.port is not None
-    _, writer, ip = await open_stream(spec.host, spec.port, session.resolver, deadline)
+    _, writer, ip = await open_stream(
+        spec.host, spec.port, session.resolver, deadline, source_address=session.source_address
+    )
     deadline.phase = "tls"
     try:
         await writer.start_tls(

@@ -47,7 +47,7 @@ def test_token_create_prints_only_the_token_and_stores_its_hash(runner):
 def test_every_command_has_help():
     for args in (["--help"], ["run", "--help"], ["worker", "--help"], ["db", "upgrade", "--help"],
                  ["config", "check", "--help"], ["config", "apply", "--help"], ["user", "create", "--help"],
-                 ["token", "create", "--help"]):
+                 ["token", "create", "--help"], ["probe", "--help"]):
         out = subprocess.run([sys.executable, "-m", "statuspage.cli", *args], capture_output=True, text=True,
                              timeout=60, env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "x" * 32,
                                               "STATUSPAGE_INSTANCE_PATH": "/tmp/sp-help-test"})
