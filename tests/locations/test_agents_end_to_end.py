@@ -157,7 +157,8 @@ def test_three_agents_decide_by_quorum(app, app_env, smtp_server, tmp_path, db_b
         assert _fresh(Component, slug="api").status == "operational"
         api = requests.get(f"{web_url}/api/v1/checks/api-health", timeout=5,
                            headers={"Authorization": f"Bearer {reader}"}).json()
-        assert api["status"] == "up" and [p["location"] for p in api["partial_failures"]] == ["eu-west"]
+        assert api["state"] == "up" and [p["location"] for p in api["partial_failures"]] == ["eu-west"]
+        assert {loc["location"]: loc["status"] for loc in api["locations"]}["eu-west"] == "down"
         public = requests.get(f"{web_url}/", timeout=5).text
         assert "eu-west" not in public and "Frankfurt" not in public
         eu_view = requests.get(f"{web_url}/a/{eu_link}", timeout=5).text
