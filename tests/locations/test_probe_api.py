@@ -7,8 +7,8 @@ from sqlalchemy import select
 from statuspage.db import utcnow
 from statuspage.extensions import db
 from statuspage.models import Check, CheckLocation, CheckResult, Component
-from statuspage.services.users import create_token, revoke_token
 from statuspage.services.audit import Actor
+from statuspage.services.users import create_token, revoke_token
 
 from .helpers import apply_three, post, probe_tokens, result
 

@@ -30,8 +30,9 @@ from checks.state import CheckState, apply
 
 from ...db import insert_ignore, is_postgres, utcnow
 from ...extensions import db
-from ...models import Check, CheckLocation, CheckResult, ProbeLocation
+from ...models import Check, CheckLocation, CheckResult, Component, ProbeLocation
 from ..notifications.oncall import enqueue_oncall_alert
+from ..page import bump_site_version
 from .rollups import fold_run, write_rollups
 from .status import apply_status_changes
 
@@ -271,6 +272,7 @@ def decide_checks(check_ids: list[int], now: dt.datetime, summary: IngestSummary
     locs = {r.slug: r for r in db.session.scalars(select(ProbeLocation))}
     changed = []
     partial_moves = []
+    public_change = False
     for check in checks:
         if not uses_locations(check.locations):
             continue
@@ -286,6 +288,10 @@ def decide_checks(check_ids: list[int], now: dt.datetime, summary: IngestSummary
                             latest, QuorumTransition(old_status, decision.status, True)))
         elif check.on_partial == "degraded_performance" and bool(partial) != bool(old_partial):
             partial_moves.append(check.component_id)
+        if decision.status != old_status or bool(check.monitoring_delayed) != decision.delayed:
+            # The trust page reads both (a delayed component says "Monitoring data delayed"): a change
+            # must reach its cache even when the component's own status stays the same.
+            public_change = public_change or _component_is_public(check.component_id)
         check.status = decision.status
         check.status_reason = decision.reason
         check.monitoring_delayed = decision.delayed
@@ -297,9 +303,15 @@ def decide_checks(check_ids: list[int], now: dt.datetime, summary: IngestSummary
         if decision.status != old_status:
             summary.decisions_changed += 1
     db.session.flush()
+    if public_change:
+        bump_site_version()
     if changed or partial_moves:
         apply_status_changes(changed, now, summary, also_components=partial_moves)
     return summary
+
+
+def _component_is_public(component_id: int) -> bool:
+    return bool(db.session.scalar(select(Component.public).where(Component.id == component_id)))
 
 
 def _representative_result(decision: Decision, cls: list[CheckLocation]) -> ProbeResult:
