@@ -31,6 +31,7 @@ from checks.state import CheckState, apply
 from ...db import insert_ignore, is_postgres, utcnow
 from ...extensions import db
 from ...models import Check, CheckLocation, CheckResult, Component, ProbeLocation
+from ..notifications.account_mail import enqueue_regional_digest
 from ..notifications.oncall import enqueue_oncall_alert
 from ..page import bump_site_version
 from .rollups import fold_run, write_rollups
@@ -282,6 +283,11 @@ def decide_checks(check_ids: list[int], now: dt.datetime, summary: IngestSummary
                     "message": v.message[:300]} for v in decision.partial]
         old_partial = check.partial_failures or []
         old_status = check.status
+        seen = {(p.get("location"), p.get("since")) for p in old_partial}
+        for v in decision.partial:
+            if (v.name, v.since.isoformat() if v.since else None) not in seen:
+                # Below the quorum: nothing public, but the owners of accounts served from there hear of it.
+                enqueue_regional_digest(check.component_id, v.name, v.since, check_id=check.id, now=now)
         if decision.status != old_status:
             latest = _representative_result(decision, cls)
             changed.append((SimpleNamespace(id=check.id, slug=check.slug, component_id=check.component_id),
