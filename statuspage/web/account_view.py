@@ -63,7 +63,7 @@ def view(token: str):
     regional = [(f, f.sentence(page.tz, latest)) for f in regional_failures(acc, latest)]
     body = render_template(
         "public/account.html", page=page, account=acc, components=components, rows=rows, sla=sla,
-        month=month, regional=regional, incidents=incidents, open_incidents=open_incidents, overall=status, bar_days=BAR_DAYS,
+        month=month, regional=regional, shown=ps.shown_statuses(components), incidents=incidents, open_incidents=open_incidents, overall=status, bar_days=BAR_DAYS,
         formula=formula_text(weights), rules=rules_text(report.min_coverage, report.ladder, credits=False),
         latest_update=ps.latest_public_update, impact_labels=ps.IMPACT_LABELS, as_of=now)
     return _private(body)
