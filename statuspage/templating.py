@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from checks.durations import format_duration
 
-from .models.constants import STATUS_LABELS
+from .models.constants import SHOWN_STATUS_LABELS, STATUS_LABELS
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "code", "pre", "ul", "ol", "li", "a", "blockquote",
                 "h3", "h4", "h5", "hr", "table", "thead", "tbody", "tr", "th", "td", "del"}
@@ -82,7 +82,7 @@ def format_money(value, currency: str) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
-    app.jinja_env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, str(s).replace("_", " ").title())
+    app.jinja_env.filters["status_label"] = lambda s: SHOWN_STATUS_LABELS.get(s, str(s).replace("_", " ").title())
     app.jinja_env.filters["humanize"] = lambda s: str(s or "").replace("_", " ").capitalize()
     app.jinja_env.filters["local_time"] = local_time
     # Seconds as the config file writes them: 30s, 5m, 24h, 1h30m.

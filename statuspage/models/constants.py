@@ -33,6 +33,10 @@ STATUS_LABELS = {
     "major_outage": "Major Outage",
     "under_maintenance": "Under Maintenance",
 }
+# Not a component status: what the public sees instead of "Operational" while a component's checks are
+# probed from too few fresh locations to decide (Check.monitoring_delayed) — never stored, never in /api/v2.
+MONITORING_DELAYED = "monitoring_delayed"
+SHOWN_STATUS_LABELS = {**STATUS_LABELS, MONITORING_DELAYED: "Monitoring data delayed"}
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved", "postmortem")
 MAINTENANCE_STATUSES = ("scheduled", "in_progress", "verifying", "completed", "cancelled")
 # The one status vocabulary: an incident is open until resolved; a maintenance is open until it ends,

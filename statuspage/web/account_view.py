@@ -12,7 +12,9 @@ import datetime as dt
 
 from flask import Blueprint, abort, make_response, render_template
 
+from ..db import utcnow
 from ..services.accounts import private_links as svc
+from ..services.accounts.regional import regional_failures
 from ..services.accounts.sla import formula_text, parse_period, rules_text, sla_report
 from ..services.page import get_page
 from ..services.site import public as ps
@@ -57,9 +59,11 @@ def view(token: str):
     open_incidents = [i for i in incidents if i.resolved_at is None]
     status = max((c.status for c in components), key=lambda s: ps.severity(s), default="operational")
     month = start.astimezone(page.tz).strftime("%B %Y")
+    latest = utcnow()
+    regional = [(f, f.sentence(page.tz, latest)) for f in regional_failures(acc, latest)]
     body = render_template(
         "public/account.html", page=page, account=acc, components=components, rows=rows, sla=sla,
-        month=month, incidents=incidents, open_incidents=open_incidents, overall=status, bar_days=BAR_DAYS,
+        month=month, regional=regional, shown=ps.shown_statuses(components), incidents=incidents, open_incidents=open_incidents, overall=status, bar_days=BAR_DAYS,
         formula=formula_text(weights), rules=rules_text(report.min_coverage, report.ladder, credits=False),
         latest_update=ps.latest_public_update, impact_labels=ps.IMPACT_LABELS, as_of=now)
     return _private(body)

@@ -22,6 +22,7 @@ from icalendar import Calendar, Event
 from markupsafe import escape
 
 from ..models import Incident
+from ..models.constants import MONITORING_DELAYED
 from ..services.page import get_page
 from ..services.site import public as ps
 from ..services.uptime import BAR_DAYS, Weights, uptime_bars, uptime_clock
@@ -195,6 +196,9 @@ def badge_status(slug: str):
     comp = ps.get_public_component(slug)
     if comp is None:
         abort(404)
+    shown = ps.shown_status(comp, ps.delayed_component_ids())
+    if shown == MONITORING_DELAYED:  # never a stale green: grey, and says why
+        return _svg(badge_svg(xml_safe(comp.name), "monitoring delayed", BADGE_COLORS[None]))
     return _svg(badge_svg(xml_safe(comp.name), STATUS_WORDS.get(comp.status, comp.status), BADGE_COLORS[comp.status]))
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from ..db import utcnow
 from ..extensions import db
 from ..models import Component, Incident, IncidentComponent
-from ..models.constants import STATUS_LABELS, worst_status
+from ..models.constants import STATUS_LABELS
 from ..services.monitoring.latency import latency_series, timed_check_ids
 from ..services.page import get_page
 from ..services.site import public as ps
@@ -180,11 +180,13 @@ def index():
     components = ps.visible_components(ps.public_components())
     unresolved = ps.unresolved_incidents()
     active = ps.active_maintenance()
-    overall = ps.overall_status(components, unresolved, active)
+    delayed_ids = ps.delayed_component_ids()
+    overall = ps.overall_status(components, unresolved, active, delayed_ids)
     groups = ps.grouped(components)
+    shown = ps.shown_statuses(components, delayed_ids)
     return render_template(
-        "public/index.html", page=page, overall=overall, groups=groups,
-        group_status={g.id: worst_status(c.status for c in comps) for g, comps in groups if g is not None},
+        "public/index.html", page=page, overall=overall, groups=groups, shown=shown,
+        group_status={g.id: ps.shown_group_status(comps, shown) for g, comps in groups if g is not None},
         rows=component_rows(components, now, weights, tz), unresolved=unresolved, active=active,
         upcoming=ps.upcoming_maintenance(), past_days=_past_days(now, tz), today=now.astimezone(tz).date(),
         formula=_weights_text(weights, tz), latest_update=ps.latest_public_update, bar_days=BAR_DAYS,
@@ -266,6 +268,7 @@ def component(slug: str):
     charts = latency_context(latency_series(timed, now), key=comp.slug, tz_name=page.time_zone,
                              subject=comp.name) if timed else None
     return render_template("public/component.html", page=page, component=comp, charts=charts,
+                           shown=ps.shown_status(comp, ps.delayed_component_ids()),
                            bars=bars_html(comp, bars, names), days=list(reversed(day_labels(comp, bars, names))),
                            uptime=bars.total.text, sentence=bars.total.sentence(WINDOW), windows=windows,
                            incidents=incidents, formula=_weights_text(weights, tz), bar_days=BAR_DAYS,

@@ -69,3 +69,27 @@ def post(client, location: str, token: str, results: list[dict], agent: dict | N
     return client.post(f"/api/v1/probe/{location}/results", json={"agent": agent or {"version": "test"},
                                                                    "results": results},
                        headers={"Authorization": f"Bearer {token}"})
+
+
+def record_local(check_id: int, slot: dt.datetime, outcome: str = "up") -> None:
+    """A result of the local worker (its own location), through the same recording path, committed."""
+    from checks.result import ProbeResult
+    from statuspage.extensions import db
+    from statuspage.services.monitoring.locations import LocationRow, local_location, record_location_results
+
+    res = ProbeResult(outcome=outcome, latency_ms=10.0, status_code=200 if outcome == "up" else 503,
+                      message="ok" if outcome == "up" else "[STATUS] (503) < 400")
+    record_location_results(local_location(), [LocationRow(check_id, slot, slot, res)], now=slot)
+    db.session.commit()
+
+
+def text_of(html: str, xpath: str | None = None) -> str:
+    """What a reader sees: the visible text of the page (or of the elements matching ``xpath``), one
+    space between words; visually hidden text (for screen readers) is left in, scripts are not."""
+    from lxml import html as lxml_html
+
+    root = lxml_html.fromstring(html)
+    for bad in root.xpath("//script|//style|//template"):
+        bad.drop_tree()
+    nodes = root.xpath(xpath) if xpath else [root]
+    return " ".join(" ".join(n.text_content().split()) for n in nodes)

@@ -31,8 +31,10 @@ from checks.state import CheckState, apply
 
 from ...db import insert_ignore, is_postgres, utcnow
 from ...extensions import db
-from ...models import Check, CheckLocation, CheckResult, ProbeLocation
+from ...models import Check, CheckLocation, CheckResult, Component, ProbeLocation
+from ..notifications.account_mail import enqueue_regional_digest
 from ..notifications.oncall import enqueue_oncall_alert
+from ..page import bump_site_version
 from .rollups import fold_run, write_rollups
 from .status import apply_status_changes
 
@@ -272,6 +274,7 @@ def decide_checks(check_ids: list[int], now: dt.datetime, summary: IngestSummary
     locs = {r.slug: r for r in db.session.scalars(select(ProbeLocation))}
     changed = []
     partial_moves = []
+    public_change = False
     for check in checks:
         if not uses_locations(check.locations):
             continue
@@ -281,12 +284,21 @@ def decide_checks(check_ids: list[int], now: dt.datetime, summary: IngestSummary
                     "message": v.message[:300]} for v in decision.partial]
         old_partial = check.partial_failures or []
         old_status = check.status
+        seen = {(p.get("location"), p.get("since")) for p in old_partial}
+        for v in decision.partial:
+            if (v.name, v.since.isoformat() if v.since else None) not in seen:
+                # Below the quorum: nothing public, but the owners of accounts served from there hear of it.
+                enqueue_regional_digest(check.component_id, v.name, v.since, check_id=check.id, now=now)
         if decision.status != old_status:
             latest = _representative_result(decision, cls)
             changed.append((SimpleNamespace(id=check.id, slug=check.slug, component_id=check.component_id),
                             latest, QuorumTransition(old_status, decision.status, True)))
         elif check.on_partial == "degraded_performance" and bool(partial) != bool(old_partial):
             partial_moves.append(check.component_id)
+        if decision.status != old_status or bool(check.monitoring_delayed) != decision.delayed:
+            # The trust page reads both (a delayed component says "Monitoring data delayed"): a change
+            # must reach its cache even when the component's own status stays the same.
+            public_change = public_change or _component_is_public(check.component_id)
         check.status = decision.status
         check.status_reason = decision.reason
         check.monitoring_delayed = decision.delayed
@@ -298,9 +310,15 @@ def decide_checks(check_ids: list[int], now: dt.datetime, summary: IngestSummary
         if decision.status != old_status:
             summary.decisions_changed += 1
     db.session.flush()
+    if public_change:
+        bump_site_version()
     if changed or partial_moves:
         apply_status_changes(changed, now, summary, also_components=partial_moves)
     return summary
+
+
+def _component_is_public(component_id: int) -> bool:
+    return bool(db.session.scalar(select(Component.public).where(Component.id == component_id)))
 
 
 def _representative_result(decision: Decision, cls: list[CheckLocation]) -> ProbeResult:

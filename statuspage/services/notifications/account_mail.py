@@ -14,6 +14,11 @@ insert-or-ignore on ``dedupe_key``, so calling it twice for the same update writ
 * ``account_team_digest`` (audience ``team``): ONE internal email per recipient per incident update,
   listing only that person's affected accounts (as owner, team member, or account manager watching
   them) with ARR, renewal date, outage minutes and a suggested message. Not for maintenance.
+  It also lists the regional problems (``accounts.regional``: failures seen from an account's own
+  locations, even below the quorum) of the accounts the recipient owns.
+* ``account_regional_digest`` (audience ``team``): to an account's OWNER when a failure first shows from
+  one of the account's locations below the quorum (no incident, nothing public): the owner's regional
+  problems, each account once (:func:`enqueue_regional_digest`, from ``monitoring.locations``).
 * ``account_postmortem`` (audience ``contact``): the public postmortem sections, sent on request from
   the console (:func:`send_postmortem_to_accounts`).
 
@@ -40,6 +45,7 @@ from ...models import Account, Incident, IncidentUpdate, OutboxMessage, Page, Po
 from ..accounts.impact import AffectedAccount, Impact, incident_impact
 from ..accounts.outreach import outreach_row
 from ..accounts.records import AccountError, contacts_of
+from ..accounts.regional import accounts_served_from, regional_failures
 from ..accounts.watches import watcher_emails
 from ..audit import Actor, record
 from ..page import get_page
@@ -49,7 +55,7 @@ INCIDENT_EVENTS = ("incident_created", "incident_updated", "incident_resolved")
 MAINTENANCE_EVENTS = ("maintenance_scheduled", "maintenance_reminder", "maintenance_started",
                       "maintenance_completed", "maintenance_cancelled")
 ROOT_EVENTS = ("incident_created", "maintenance_scheduled")
-KINDS = ("account_contact", "account_team_digest", "account_postmortem")
+KINDS = ("account_contact", "account_team_digest", "account_regional_digest", "account_postmortem")
 EVENT_TITLES = {
     "incident_created": "New incident",
     "incident_updated": "Incident update",
@@ -214,6 +220,7 @@ def _team_rows(event: str, incident: Incident, update: IncidentUpdate | None, im
             by_email[email].append(acc)
     base = _incident_payload(incident)
     upd = _update_payload(update)
+    regional = owners_regional(set(by_email))
     out = []
     for email, accounts in by_email.items():
         total = sum((a.arr for a in accounts), Decimal(0))
@@ -223,9 +230,51 @@ def _team_rows(event: str, incident: Incident, update: IncidentUpdate | None, im
             "update_id": update.id if update is not None else None,
             "payload": {"event": event, "incident": base, "update": upd, "total_arr": float(total),
                         "accounts": [{**a.to_dict(), "suggested_message": suggested_message(a, incident, update, event)}
-                                     for a in accounts]},
+                                     for a in accounts],
+                        "regional": regional.get(email, [])},
         })
     return out
+
+
+def owners_regional(emails: set[str], now: dt.datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Per owner's address (lower case): the regional problems of the active accounts they own, as
+    payload entries (account, external id, each failure with its sentence in the page's zone)."""
+    if not emails:
+        return {}
+    now = now or utcnow()
+    tz = get_page().tz
+    out: dict[str, list[dict[str, Any]]] = {}
+    owned = db.session.scalars(select(Account).where(Account.archived_at.is_(None), Account.owner_email.is_not(None))
+                               .order_by(Account.name, Account.id))
+    for acc in owned:
+        email = acc.owner_email.strip().lower()
+        if email not in emails or not acc.locations:
+            continue
+        failures = regional_failures(acc, now)
+        if failures:
+            out.setdefault(email, []).append({
+                "account": acc.name, "id": acc.external_id,
+                "failures": [{**f.to_dict(), "text": f.sentence(tz, now)} for f in failures]})
+    return out
+
+
+def enqueue_regional_digest(component_id: int, location: str, since: dt.datetime | None, *, check_id: int,
+                            now: dt.datetime | None = None) -> int:
+    """A failure began from ``location`` on a component, below the quorum: tell the owners of the
+    accounts served from there (once per check, location and start of the failure). In the caller's
+    transaction; returns the number of new rows."""
+    owners = {a.owner_email.strip().lower() for a in accounts_served_from(component_id, location) if a.owner_email}
+    if not owners:
+        return 0
+    stamp = since.strftime("%Y%m%dT%H%M%S") if since else "-"
+    rows = []
+    for email, accounts in owners_regional(owners, now).items():
+        rows.append({
+            "dedupe_key": f"regional:{check_id}:{location}:{stamp}:{_recipient_key(email)}",
+            "kind": "account_regional_digest", "audience": "team", "recipient": email,
+            "payload": {"event": "regional_problem", "location": location, "regional": accounts},
+        })
+    return insert_outbox_rows(rows)
 
 
 def enqueue_postmortem(incident: Incident, postmortem: Postmortem, sections: list[dict], impact: Impact
@@ -322,7 +371,16 @@ def render_account_message(row: OutboxMessage, page: Page, public_url: str | Non
     context["closed"] = event == "postmortem_published" or status in ("resolved", "postmortem")
     context["owners"] = payload.get("owners") or []
     root = root_message_id(public_id, domain)
-    if row.kind == "account_team_digest":
+    if row.kind == "account_regional_digest":
+        accounts = payload.get("regional") or []
+        failures = [f for a in accounts for f in a.get("failures", [])]
+        first = failures[0] if failures else {}
+        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+        subject = (f"[{page.name} accounts] Regional problem seen from {first.get('location', '?')}: "
+                   f"{first.get('component', '?')}{more}")
+        headers = {"Message-ID": f"<regional.{row.id}@{domain}>"}
+        template = "account_regional_digest"
+    elif row.kind == "account_team_digest":
         n = len(payload.get("accounts", []))
         state = subject_status(event, inc.get("kind", "incident"), status)
         subject = (f"[{page.name} accounts] {state}: {inc.get('name')} — {n} of your "
@@ -362,4 +420,4 @@ def render_account_template(row: dict[str, Any], base_url: str) -> MessageTempla
     return build_template(sender=settings.mail_from, sender_name=page.name, subject=subject, text=text,
                           html=html, message_id=headers["Message-ID"], in_reply_to=headers.get("In-Reply-To"),
                           list_unsubscribe_post=False, reply_to=reply_to,
-                          thread_topic=(row.get("payload") or {}).get("incident", {}).get("name"))
+                          thread_topic=((row.get("payload") or {}).get("incident") or {}).get("name"))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from ...extensions import db
 from ...models import (
+    Check,
     Component,
     ComponentGroup,
     Incident,
@@ -26,6 +27,7 @@ from ...models import (
 )
 from ...models.constants import (
     ACTIVE_MAINTENANCE_STATUSES,
+    MONITORING_DELAYED,
     OPEN_INCIDENT_STATUSES,
     STATUS_SEVERITY,
     worst_status,
@@ -66,6 +68,9 @@ class Overall:
     monitoring: tuple[str, ...] = ()  # names of open incidents whose fix is being monitored
     headline: str = ""
     stale: bool = False  # nothing is known to be wrong, but monitoring data is delayed
+    # Components whose checks have too few fresh probe locations to decide (names, display order);
+    # they show "Monitoring data delayed" instead of a stale "Operational".
+    delayed_components: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:
@@ -127,13 +132,45 @@ def display_positions(components: list[Component] | None = None) -> tuple[dict[i
     return groups, comps
 
 
+def delayed_component_ids() -> frozenset[int]:
+    """Components with an active check whose probe locations are too few fresh to decide
+    (``Check.monitoring_delayed``, set by ``monitoring.locations.decide_checks``)."""
+    return frozenset(db.session.scalars(
+        select(Check.component_id).where(Check.archived_at.is_(None), Check.monitoring_delayed.is_(True))
+        .distinct()))
+
+
+def shown_status(comp: Component, delayed_ids: frozenset[int]) -> str:
+    """What the public sees of a component: its status, or ``monitoring_delayed`` instead of an
+    "Operational" that nothing fresh confirms. An outage, degradation or maintenance is shown as it is:
+    it comes from an incident, an operator or another check, not from the delayed one."""
+    if comp.status == "operational" and comp.id in delayed_ids:
+        return MONITORING_DELAYED
+    return comp.status
+
+
+def shown_statuses(components: list[Component], delayed_ids: frozenset[int] | None = None) -> dict[int, str]:
+    """:func:`shown_status` of each component, by id (the trust page, component page, private view)."""
+    delayed_ids = delayed_component_ids() if delayed_ids is None else delayed_ids
+    return {c.id: shown_status(c, delayed_ids) for c in components}
+
+
+def shown_group_status(members: list[Component], shown: dict[int, str]) -> str:
+    """A group's badge: the worst of its members, or "Monitoring data delayed" when that would read
+    operational while a member's data is delayed."""
+    worst = worst_status(c.status for c in members)
+    if worst == "operational" and any(shown.get(c.id) == MONITORING_DELAYED for c in members):
+        return MONITORING_DELAYED
+    return worst
+
+
 def visible_components(components: list[Component]) -> list[Component]:
     """Drop components marked only_show_if_degraded while they are operational (Statuspage's rule)."""
     return [c for c in components if not (c.only_show_if_degraded and c.status == "operational")]
 
 
 def overall_status(components: list[Component], unresolved: list[Incident],
-                   active_maintenance: list[Incident]) -> Overall:
+                   active_maintenance: list[Incident], delayed_ids: frozenset[int] | None = None) -> Overall:
     """The page's headline, in Statuspage's indicator and description words.
 
     It follows what is true now: the worst of the components' current statuses, raised by the impact
@@ -142,6 +179,11 @@ def overall_status(components: list[Component], unresolved: list[Incident],
     Systems Operational" and names the incidents being monitored (``Overall.monitoring``); a component
     still in outage keeps the headline where it is. A maintenance in progress gives ``maintenance``
     unless something worse is going on.
+
+    A component whose probe locations are too few fresh to decide is named in ``delayed_components``;
+    with nothing else wrong the headline says monitoring data is delayed (grey, ``stale``) rather than
+    "All Systems Operational". The indicator (Statuspage's words, for machines) is left as it is: one
+    component's missing data is not an outage of the page.
     """
     indicator = COMPONENT_INDICATOR[worst_status(c.status for c in components)]
     monitoring: list[str] = []
@@ -163,7 +205,11 @@ def overall_status(components: list[Component], unresolved: list[Incident],
         headline = "Monitoring Data Delayed" if stale else f"{headline} (monitoring data delayed)"
         if stale:
             indicator = "minor"
-    return Overall(indicator, INDICATOR_DESCRIPTIONS[indicator], delayed, tuple(monitoring), headline, stale)
+    delayed_ids = delayed_component_ids() if delayed_ids is None else delayed_ids
+    late = tuple(c.name for c in components if delayed_ids and shown_status(c, delayed_ids) == MONITORING_DELAYED)
+    if late and not delayed and indicator == "none":
+        headline, stale = "Monitoring Data Delayed", True
+    return Overall(indicator, INDICATOR_DESCRIPTIONS[indicator], delayed, tuple(monitoring), headline, stale, late)
 
 
 def _published(kind: str | None):
