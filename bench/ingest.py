@@ -457,6 +457,7 @@ def run_ours(args, work: Path, locations: list[str], quorum: int) -> dict:
         agents = []
         fig = window_figures(records, s0.t, s1.t)
         fig.update(cpu_figures(s0, s1, fig["accepted"]))
+        fig["flip_phase"] = window_figures(records, flip_at, time.time())
         # Per flipped check: its down slot (the same at every agent), and when each agent's POST carrying it
         # returned; the quorum-th one made the decision.
         returns: dict[int, list[float]] = {}
@@ -466,7 +467,7 @@ def run_ours(args, work: Path, locations: list[str], quorum: int) -> dict:
                 if cid in flip and slot == min(s for c, s, _ in downs if c == cid):
                     returns.setdefault(cid, []).append(done)
                     slots.setdefault(cid, set()).add(slot)
-        probe_to_status, after_quorum_post, missing = [], [], []
+        probe_to_status, after_quorum_post, quorum_post, missing = [], [], [], []
         for slug, (comp, slot) in zip(flip_slugs, targets, strict=True):
             cid = by_slug[slug]
             seen = polled["seen"].get(comp)
@@ -476,9 +477,11 @@ def run_ours(args, work: Path, locations: list[str], quorum: int) -> dict:
                 continue
             probe_to_status.append(seen - slot)
             after_quorum_post.append(seen - sorted(returns[cid])[quorum - 1])
+            quorum_post.append(sorted(returns[cid])[quorum - 1] - slot)
         fig.update({"flipped": args.flip, "seen": len(probe_to_status), "missing": missing,
                     "p2s_p50": percentile(probe_to_status, 50), "p2s_p99": percentile(probe_to_status, 99),
                     "p2s_max": max(probe_to_status, default=float("nan")),
+                    "qp_p50": percentile(quorum_post, 50), "qp_max": max(quorum_post, default=float("nan")),
                     "aq_p50": percentile(after_quorum_post, 50), "aq_max": max(after_quorum_post, default=float("nan")),
                     "polls": polled["polls"]})
         fig["sanity"] = sanity(url, args.flip)
@@ -591,7 +594,12 @@ def report(args, ours: dict, bare: dict, quorum: int) -> None:
           f"{ours['seen']:>6d}/{ours['flipped']:<3d}")
     print(f"{'  p50 / p99 / max (s), probe = the slot of the 6th down result':62} "
           f"{ours['p2s_p50']:.2f} / {ours['p2s_p99']:.2f} / {ours['p2s_max']:.2f}")
-    print(f"{'  of which after the quorum-making POST returned, p50 / max (s)':62} "
+    print(f"{'  probe → the quorum-making (6th) POST returned, p50 / max (s)':62} "
+          f"{ours['qp_p50']:.2f} / {ours['qp_max']:.2f}")
+    fp = ours["flip_phase"]
+    print(f"{'  POSTs while flipping: p50 / p99 (ms), behind p99 (s), non-200':62} "
+          f"{fp['http_p50']:.0f} / {fp['http_p99']:.0f}, {fp['lag_p99']:.2f}, {fp['errors']}")
+    print(f"{'  after the quorum-making POST returned, p50 / max (s)':62} "
           f"{ours['aq_p50']:.2f} / {ours['aq_max']:.2f}")
     for side, fig in (("ours", ours), ("bare", bare)):
         if fig["errors"]:
