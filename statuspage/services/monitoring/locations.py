@@ -266,7 +266,12 @@ def decide_checks(check_ids: list[int], now: dt.datetime, summary: IngestSummary
         return summary
     query = select(Check).where(Check.id.in_(check_ids), Check.archived_at.is_(None)).order_by(Check.id)
     if is_postgres() and not locked:
-        query = query.with_for_update()
+        # FOR NO KEY UPDATE, not FOR UPDATE: it still serialises two batches deciding one check, but does
+        # not conflict with the KEY SHARE lock a foreign key takes — a batch that has already inserted a
+        # check_result or check_location row of a check (a first or failing result) would otherwise wait
+        # on a batch holding that check while that batch waits on it: a deadlock, as soon as several
+        # agents report the same checks at once (bench/ingest.py).
+        query = query.with_for_update(key_share=True)
     checks = db.session.scalars(query).all()
     cls_by_check: dict[int, list[CheckLocation]] = {}
     for cl in db.session.scalars(select(CheckLocation).where(CheckLocation.check_id.in_(check_ids))):
