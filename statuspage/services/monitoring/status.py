@@ -48,7 +48,8 @@ def apply_status_changes(changed, now: dt.datetime, summary, *, also_components=
         if transition.changed:
             summary.status_changes.append((item.slug, transition.old_status, transition.new_status))
         by_component.setdefault(item.component_id, []).append((item, result, transition))
-    for component_id, entries in by_component.items():
+    # In id order: two batches moving the same components lock their rows in the same order (no deadlock).
+    for component_id, entries in sorted(by_component.items()):
         comp = db.session.get(Component, component_id)
         if comp is None:
             continue
