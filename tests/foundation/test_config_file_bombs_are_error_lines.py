@@ -63,3 +63,21 @@ def test_the_cli_prints_the_error_list_not_a_traceback(runner, tmp_path):
         assert out.exit_code == 1, (name, out.output)
         assert "error(s)" in out.output and "Traceback" not in out.output, out.output
         assert out.exception is None or isinstance(out.exception, SystemExit)
+
+
+def _many_checks(n: int) -> str:
+    lines = ["page: {name: Big}", "components:"]
+    for c in range(0, n, 100):
+        lines.append(f"  - id: c{c // 100}\n    name: C{c // 100}\n    checks:")
+        lines += [f"      - {{id: k{i}, kind: http, url: 'http://127.0.0.1:9/{i}', interval: 60s, timeout: 5s}}"
+                  for i in range(c, min(n, c + 100))]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_big_file_written_out_is_accepted_and_a_bomb_inside_one_is_not():
+    text = _many_checks(20_000)  # ≈ 220,000 values, no alias: a real install's size, not an attack
+    doc = parse_config(text, env={})
+    assert sum(len(c.checks) for c in doc.components) == 20_000
+    with pytest.raises(ConfigFileError) as err:
+        parse_config(text + "x" + BOMB.replace("\n", "\nx", 8), env={})
+    assert "aliases" in err.value.errors[0]
