@@ -1,5 +1,6 @@
 """Probe locations with quorum: where each check is probed from, per-location states, probe agents,
-results keyed by (check, slot, location), probe tokens bound to a location, account locations
+results keyed by (check, slot, location), probe tokens bound to a location, account locations,
+stretches when a component's quorum could not be decided (not monitored)
 
 Revision ID: 0007
 Revises: 0006
@@ -55,6 +56,19 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_check_location')),
         sa.UniqueConstraint('check_id', 'location', name=op.f('uq_check_location_check_id_location')),
     )
+    op.create_table(
+        'component_monitoring_delay',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('component_id', sa.Integer(), nullable=False),
+        sa.Column('started_at', statuspage.db.UTCDateTime(), nullable=False),
+        sa.Column('ended_at', statuspage.db.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(['component_id'], ['component.id'],
+                                name=op.f('fk_component_monitoring_delay_component_id_component'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_component_monitoring_delay')),
+        sa.UniqueConstraint('component_id', 'started_at',
+                            name=op.f('uq_component_monitoring_delay_component_id_started_at')),
+    )
     with op.batch_alter_table('check_def', schema=None) as batch_op:
         batch_op.add_column(sa.Column('locations', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('quorum', sa.Integer(), nullable=True))
@@ -88,5 +102,6 @@ def downgrade():
         for column in ('partial_failures', 'monitoring_delayed', 'status_reason', 'probe_local', 'on_partial',
                        'quorum', 'locations'):
             batch_op.drop_column(column)
+    op.drop_table('component_monitoring_delay')
     op.drop_table('check_location')
     op.drop_table('probe_location')

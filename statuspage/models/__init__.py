@@ -10,7 +10,13 @@ from .accounts import (
 )
 from .audit import AuditLog
 from .checks import Check, CheckLocation, CheckResult, CheckRollup, ProbeLocation
-from .components import Component, ComponentGroup, ComponentStatusInterval, ComponentUptimeDay
+from .components import (
+    Component,
+    ComponentGroup,
+    ComponentMonitoringDelay,
+    ComponentStatusInterval,
+    ComponentUptimeDay,
+)
 from .constants import (
     CAUSE_CATEGORIES,
     COMPONENT_STATUSES,
@@ -39,7 +45,7 @@ from .users import ApiToken, User
 __all__ = [
     "Account", "AccountComponent", "AccountContact", "AccountOutreach", "AccountTeamMember", "AccountWatch",
     "ActionItem", "ApiToken", "AuditLog", "CAUSE_CATEGORIES", "COMPONENT_STATUSES", "Check", "CheckLocation",
-    "CheckResult", "CheckRollup", "Component", "ComponentGroup", "ComponentStatusInterval", "ComponentUptimeDay",
+    "CheckResult", "CheckRollup", "Component", "ComponentGroup", "ComponentMonitoringDelay", "ComponentStatusInterval", "ComponentUptimeDay",
     "IMPACTS", "INCIDENT_STATUSES", "IdempotencyKey", "ImportMapping", "Incident", "IncidentCheck", "IncidentComponent",
     "IncidentUpdate", "IncidentUpdateComponent", "MAINTENANCE_STATUSES", "MonitoringGap", "OutboxMessage", "Page",
     "Postmortem", "ProbeLocation", "ROLES", "RateLimitCounter", "STATUS_SEVERITY", "SiteVersion", "Subscriber", "SubscriberComponent",

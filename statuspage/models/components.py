@@ -94,3 +94,21 @@ class ComponentUptimeDay(db.Model):
     tracked_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     worst_status: Mapped[str] = mapped_column(String(30), default="operational")
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ComponentMonitoringDelay(db.Model):
+    """A stretch of time when a component's status could not be decided: one of its active checks probed
+    from several locations had too few fresh locations for its quorum (``Check.monitoring_delayed``).
+
+    The component was not monitored then, exactly as in a monitoring gap: uptime leaves the time out of
+    its denominator and says so. ``ended_at`` is NULL while the delay goes on (read as "until now").
+    Opened and closed by ``services.monitoring.locations.decide_checks`` in the transaction that flips
+    the flag (``services.monitoring_gaps.sync_component_delays``).
+    """
+
+    __tablename__ = "component_monitoring_delay"
+    __table_args__ = (UniqueConstraint("component_id", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("component.id", ondelete="CASCADE"), nullable=False)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -13,6 +13,14 @@ measurement. Uptime (``services.uptime``) leaves such time out of its denominato
 
 On a fresh install the time from the first check's creation until a worker first runs checks counts
 the same way (when longer than the threshold).
+
+**Per-component delays.** A check probed from several locations whose quorum cannot be decided (too few
+fresh locations: ``Check.monitoring_delayed``) leaves its component unmeasured, exactly like a gap, but
+for that component alone: the public page says "Monitoring data delayed", and uptime must not count the
+time at the component's last status. A component is delayed while any of its active checks is; each
+stretch is a ``ComponentMonitoringDelay`` row, opened and closed by :func:`sync_component_delays` in the
+transaction that flips the flag (``monitoring.locations.decide_checks``), ``ended_at`` NULL while it goes
+on. Read by :func:`component_delays`.
 """
 
 from __future__ import annotations
@@ -20,11 +28,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 
 from ..db import insert_ignore, utcnow
 from ..extensions import db
-from ..models import Check, ComponentUptimeDay, MonitoringGap, WorkerHeartbeat
+from ..models import Check, ComponentMonitoringDelay, ComponentUptimeDay, MonitoringGap, WorkerHeartbeat
 
 Gap = tuple[dt.datetime, dt.datetime]
 
@@ -105,3 +113,83 @@ def checked_component_ids() -> set[int]:
     return set(db.session.scalars(select(Check.component_id).where(Check.archived_at.is_(None),
                                                                     Check.component_id.is_not(None))
                                   .distinct()))
+
+
+# --- per-component delays (quorum not decidable) --------------------------------------------------------
+
+DELAY = ComponentMonitoringDelay.__table__
+
+
+def delayed_components(component_ids: Iterable[int] | None = None) -> set[int]:
+    """Components with an active check whose quorum cannot be decided now (all, or among ``component_ids``)."""
+    stmt = (select(Check.component_id).where(Check.archived_at.is_(None), Check.monitoring_delayed.is_(True),
+                                             Check.component_id.is_not(None)).distinct())
+    if component_ids is not None:
+        stmt = stmt.where(Check.component_id.in_(list(component_ids)))
+    return set(db.session.scalars(stmt))
+
+
+def sync_component_delays(component_ids: Iterable[int], now: dt.datetime) -> tuple[list[int], list[int]]:
+    """Make each component's open delay match its checks: open one at ``now`` when it is delayed and has
+    none open, close the open ones at ``now`` when it is not delayed any more. Idempotent: a second
+    open while one is open, or a close with none open, does nothing. Returns (opened, closed) ids.
+
+    Closing drops the daily uptime rollups of the days the delay touched, for that component (the
+    rollup job recomputes them). Runs in the caller's transaction (reads the checks' flags as flushed).
+    """
+    ids = sorted({c for c in component_ids if c is not None})
+    if not ids:
+        return [], []
+    delayed = delayed_components(ids)
+    open_rows = db.session.execute(
+        select(DELAY.c.component_id, DELAY.c.started_at)
+        .where(DELAY.c.component_id.in_(ids), DELAY.c.ended_at.is_(None))
+        .order_by(DELAY.c.component_id, DELAY.c.started_at)).all()
+    already_open = {cid for cid, _ in open_rows}
+    opened = sorted(delayed - already_open)
+    if opened:
+        # A stretch closed at this same instant (frozen clocks, two decisions in one second) is reopened.
+        stmt = insert_ignore(DELAY)
+        stmt = stmt.on_conflict_do_update(index_elements=["component_id", "started_at"],
+                                          set_={"ended_at": None})
+        db.session.execute(stmt, [{"component_id": cid, "started_at": now, "ended_at": None} for cid in opened])
+    closed = []
+    for cid, started in open_rows:
+        if cid in delayed:
+            continue
+        db.session.execute(update(DELAY).where(DELAY.c.component_id == cid, DELAY.c.started_at == started,
+                                               DELAY.c.ended_at.is_(None))
+                           .values(ended_at=max(now, started)))
+        # Rollup days are local days of the page's zone: a day of margin on each side covers any zone.
+        db.session.execute(delete(ComponentUptimeDay).where(
+            ComponentUptimeDay.component_id == cid,
+            ComponentUptimeDay.day >= started.date() - dt.timedelta(days=1),
+            ComponentUptimeDay.day <= now.date() + dt.timedelta(days=1)))
+        closed.append(cid)
+    return opened, sorted(set(closed))
+
+
+def reconcile_component_delays(now: dt.datetime) -> tuple[list[int], list[int]]:
+    """:func:`sync_component_delays` for every component that is delayed or has a delay open — also
+    closes the delay of a component whose delayed check was archived or moved off locations. In the
+    caller's transaction."""
+    open_ids = set(db.session.scalars(select(DELAY.c.component_id).where(DELAY.c.ended_at.is_(None)).distinct()))
+    return sync_component_delays(open_ids | delayed_components(), now)
+
+
+def component_delays(component_ids: Iterable[int], start: dt.datetime, end: dt.datetime,
+                     now: dt.datetime) -> dict[int, list[Gap]]:
+    """Each component's delays overlapping [start, min(end, now)), an ongoing one running until ``now``,
+    clipped, sorted and merged (components without any are left out)."""
+    ids = list(component_ids)
+    stop = min(end, now)
+    if not ids or stop <= start:
+        return {}
+    per: dict[int, list[Gap]] = {}
+    for cid, s, e in db.session.execute(
+            select(DELAY.c.component_id, DELAY.c.started_at, DELAY.c.ended_at)
+            .where(DELAY.c.component_id.in_(ids), DELAY.c.started_at < stop,
+                   or_(DELAY.c.ended_at.is_(None), DELAY.c.ended_at > start))).all():
+        per.setdefault(cid, []).append((s, e or now))
+    out = {cid: merge_gaps(gaps, start, stop) for cid, gaps in per.items()}
+    return {cid: gaps for cid, gaps in out.items() if gaps}

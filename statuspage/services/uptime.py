@@ -16,13 +16,17 @@ words ("99.98% over the 3 days since monitoring began") — is time:
 * before its ``start_date`` (a local date of the page's zone);
 * in a monitoring gap (``services.monitoring_gaps``: no worker ran checks), for components whose
   status comes from checks;
+* while the component's monitoring was delayed (``ComponentMonitoringDelay``: a check probed from
+  several locations had too few fresh ones to decide its quorum — the page said "Monitoring data
+  delayed"), an ongoing delay until ``now``;
 * after ``now``.
 
 ``coverage = monitored / window``. A window without monitored time has no uptime (None, "no data").
 
 **Several components combined** (an account's SLA): at each instant the combined status is the worst
 status among the components monitored then; it is maintenance only when every one of them is under
-maintenance. An instant inside a monitoring gap is not monitored when any of the components has checks.
+maintenance. An instant inside a monitoring gap is not monitored when any of the components has checks,
+and an instant when any of them was delayed is not monitored either: its worst status cannot be decided.
 
 **Days** are local days of the page's time zone (a DST day has 23 or 25 hours). Closed days are
 cached in ``ComponentUptimeDay`` rollups (:func:`rollup_uptime`); a day without a final rollup — today,
@@ -36,8 +40,8 @@ as 99.99%, a figure never claims more uptime than was measured, and 100.00% mean
 the trust page, a component page, a badge and the private view rendered in the same minute agree to
 the last digit (public caches also key on the minute).
 
-Raw check results are never read here: only ``ComponentStatusInterval`` rows, ``MonitoringGap`` rows
-and the rollups.
+Raw check results are never read here: only ``ComponentStatusInterval`` rows, ``MonitoringGap`` and
+``ComponentMonitoringDelay`` rows and the rollups.
 """
 
 from __future__ import annotations
@@ -59,7 +63,14 @@ from ..db import utcnow
 from ..extensions import db
 from ..models import Component, ComponentStatusInterval, ComponentUptimeDay
 from ..models.constants import STATUS_SEVERITY
-from .monitoring_gaps import Gap, checked_component_ids, merge_gaps, ongoing_gap, recorded_gaps
+from .monitoring_gaps import (
+    Gap,
+    checked_component_ids,
+    component_delays,
+    merge_gaps,
+    ongoing_gap,
+    recorded_gaps,
+)
 from .page import bump_site_version, get_page
 
 DAY = dt.timedelta(days=1)
@@ -480,14 +491,17 @@ def stale_after_seconds() -> int:
 
 @dataclass
 class Coverage:
-    """What was not monitored in a window, per component: before ``start_date``, and gaps for components
-    with checks. Built once per computation (a few small queries) and shared by every component in it."""
+    """What was not monitored in a window, per component: before ``start_date``, gaps for components
+    with checks, and the component's own delays (quorum not decidable). Built once per computation (a
+    few small queries) and shared by every component in it."""
 
     tz: dt.tzinfo
     start_dates: dict[int, dt.date | None]
     checked: set[int]
     gaps: list[Gap]
     ongoing: Gap | None = None  # the gap going on now, if any (also in ``gaps``)
+    delays: dict[int, list[Gap]] = field(default_factory=dict)  # per component, clipped, merged
+    delayed_now: set[int] = field(default_factory=set)  # components whose delay runs until now
 
     @classmethod
     def load(cls, component_ids: Sequence[int], start: dt.datetime, end: dt.datetime, now: dt.datetime,
@@ -503,7 +517,9 @@ class Coverage:
             gaps = recorded_gaps(start, stop)
             ongoing = ongoing_gap(stale_after_seconds(), now)
             gaps = merge_gaps(gaps + ([ongoing] if ongoing else []), start, stop)
-        return cls(tz or get_page().tz, start_dates, checked, gaps, ongoing)
+        delays = component_delays(ids, start, end, now)
+        delayed_now = {cid for cid, spans in delays.items() if spans[-1][1] >= now}
+        return cls(tz or get_page().tz, start_dates, checked, gaps, ongoing, delays, delayed_now)
 
     def began(self, component_id: int) -> dt.datetime | None:
         """Local midnight of the component's start_date (None: no start date)."""
@@ -519,19 +535,22 @@ class Coverage:
         out = self.holes_before_start(component_id)
         if component_id in self.checked:
             out = out + self.gaps
-        return merge_gaps(out)
+        return merge_gaps(out + self.delays.get(component_id, []))
 
     def monitored(self, component_id: int, segments: list[Segment]) -> list[Segment]:
         return subtract(segments, self.holes(component_id))
 
     def monitored_combined(self, per_component: dict[int, list[Segment]]) -> list[Segment]:
-        """The combined timeline of monitored time: a component before its start date does not exist,
-        and a gap is not monitored when any of the components has checks."""
+        """The combined timeline of monitored time: a component before its start date does not exist;
+        a gap is not monitored when any of the components has checks, and neither is a delay of any of
+        them (the worst status of that minute cannot be decided: it is not a measurement)."""
         timeline = combine_segments(subtract(segs, self.holes_before_start(cid))
                                     for cid, segs in per_component.items())
-        if self.checked & set(per_component):
-            timeline = subtract(timeline, self.gaps)
-        return timeline
+        holes: list[Gap] = list(self.gaps) if self.checked & set(per_component) else []
+        for cid in per_component:
+            began = self.began(cid)
+            holes += [(max(s, began), e) if began else (s, e) for s, e in self.delays.get(cid, [])]
+        return subtract(timeline, merge_gaps(holes)) if holes else timeline
 
 
 def answer(segments: list[Segment], start: dt.datetime, end: dt.datetime, now: dt.datetime,
@@ -843,7 +862,7 @@ def uptime_bars(components: Sequence[Component], now: dt.datetime | None = None,
     recent: dict[int, str] = {}
     if latest is not None and latest > now:
         for cid, segs in load_segments(ids, now, latest, latest).items():
-            if cid in coverage.checked and coverage.ongoing:
+            if (cid in coverage.checked and coverage.ongoing) or cid in coverage.delayed_now:
                 continue  # monitoring is delayed: nothing recent was measured
             statuses = [status for _, _, status in coverage.monitored(cid, segs)]
             if statuses:

@@ -32,6 +32,7 @@ from checks.state import CheckState, apply
 from ...db import insert_ignore, is_postgres, utcnow
 from ...extensions import db
 from ...models import Check, CheckLocation, CheckResult, Component, ProbeLocation
+from ..monitoring_gaps import reconcile_component_delays, sync_component_delays
 from ..notifications.account_mail import enqueue_regional_digest
 from ..notifications.oncall import enqueue_oncall_alert
 from ..page import bump_site_version
@@ -279,6 +280,7 @@ def decide_checks(check_ids: list[int], now: dt.datetime, summary: IngestSummary
     locs = {r.slug: r for r in db.session.scalars(select(ProbeLocation))}
     changed = []
     partial_moves = []
+    delay_flips: set[int] = set()
     public_change = False
     for check in checks:
         if not uses_locations(check.locations):
@@ -304,6 +306,8 @@ def decide_checks(check_ids: list[int], now: dt.datetime, summary: IngestSummary
             # The trust page reads both (a delayed component says "Monitoring data delayed"): a change
             # must reach its cache even when the component's own status stays the same.
             public_change = public_change or _component_is_public(check.component_id)
+        if bool(check.monitoring_delayed) != decision.delayed and check.component_id is not None:
+            delay_flips.add(check.component_id)
         check.status = decision.status
         check.status_reason = decision.reason
         check.monitoring_delayed = decision.delayed
@@ -315,6 +319,10 @@ def decide_checks(check_ids: list[int], now: dt.datetime, summary: IngestSummary
         if decision.status != old_status:
             summary.decisions_changed += 1
     db.session.flush()
+    if delay_flips:
+        # Time nobody could decide is not monitored for the component (uptime leaves it out): open or close
+        # its delay in this same transaction, so the flag and the stretch never disagree.
+        sync_component_delays(delay_flips, now)
     if public_change:
         bump_site_version()
     if changed or partial_moves:
@@ -385,6 +393,9 @@ def sweep_locations(now: dt.datetime | None = None) -> dict[str, list[str]]:
         moved = _decisions_moved(ids[start:start + 500], now)
         if moved:
             decide_checks(moved, now)
+    # A delayed check archived or moved off locations is never decided again: its component's delay
+    # closes here (and a flag without its stretch gets one).
+    reconcile_component_delays(now)
     db.session.commit()
     return {"stale": went_stale, "back": came_back}
 
