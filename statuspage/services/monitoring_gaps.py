@@ -148,24 +148,27 @@ def sync_component_delays(component_ids: Iterable[int], now: dt.datetime) -> tup
     already_open = {cid for cid, _ in open_rows}
     opened = sorted(delayed - already_open)
     if opened:
-        # A stretch closed at this same instant (frozen clocks, two decisions in one second) is reopened.
-        stmt = insert_ignore(DELAY)
-        stmt = stmt.on_conflict_do_update(index_elements=["component_id", "started_at"],
-                                          set_={"ended_at": None})
-        db.session.execute(stmt, [{"component_id": cid, "started_at": now, "ended_at": None} for cid in opened])
+        # Two transactions opening the same component's delay at the same instant keep one row; at
+        # different instants both stay open and overlap (reads merge them; closing closes both).
+        db.session.execute(insert_ignore(DELAY).on_conflict_do_nothing(),
+                           [{"component_id": cid, "started_at": now, "ended_at": None} for cid in opened])
     closed = []
     for cid, started in open_rows:
         if cid in delayed:
             continue
-        db.session.execute(update(DELAY).where(DELAY.c.component_id == cid, DELAY.c.started_at == started,
-                                               DELAY.c.ended_at.is_(None))
-                           .values(ended_at=max(now, started)))
+        closed.append(cid)
+        row = (DELAY.c.component_id == cid, DELAY.c.started_at == started, DELAY.c.ended_at.is_(None))
+        if now <= started:
+            # Decided again the instant it began (one batch's locations reporting one after another):
+            # nothing went unmeasured, so no stretch is kept.
+            db.session.execute(delete(DELAY).where(*row))
+            continue
+        db.session.execute(update(DELAY).where(*row).values(ended_at=now))
         # Rollup days are local days of the page's zone: a day of margin on each side covers any zone.
         db.session.execute(delete(ComponentUptimeDay).where(
             ComponentUptimeDay.component_id == cid,
             ComponentUptimeDay.day >= started.date() - dt.timedelta(days=1),
             ComponentUptimeDay.day <= now.date() + dt.timedelta(days=1)))
-        closed.append(cid)
     return opened, sorted(set(closed))
 
 

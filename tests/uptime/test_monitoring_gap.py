@@ -30,11 +30,10 @@ from statuspage.models import Component, MonitoringGap, WorkerHeartbeat
 from statuspage.services.accounts.impact import incident_impact
 from statuspage.services.config_sync import apply_config
 from statuspage.services.incidents.status import set_check_status
-from statuspage.services.recovery import record_heartbeat
-from statuspage.services.site import public as public_site
 from statuspage.services.uptime import component_uptime, rollup_uptime, uptime_bars
 from tests.support import factories as f
 from tests.uptime import surfaces as s
+from tests.uptime.heartbeats import heartbeat
 
 T = f.T
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,22 +48,6 @@ accounts:
 sla:
   credits: [{below: 99.0, credit_percent: 25}, {below: 99.9, credit_percent: 10}]
 """
-
-
-def heartbeat(worker: str, at: dt.datetime) -> None:
-    """A worker's heartbeat (services.recovery.record_heartbeat) after it ran checks at ``at``.
-
-    A worker already running kept beating every 5 s until then: its previous beat is set to 5 s earlier,
-    as those beats would have left it. A new worker's first beat registers it, the next says how far its
-    checks got."""
-    row = db.session.get(WorkerHeartbeat, worker)
-    if row is not None:
-        row.last_checks_at = row.last_seen_at = at - dt.timedelta(seconds=5)
-        db.session.commit()
-    record_heartbeat(worker, checks_run=1, last_checks_at=at, now=at)
-    if row is None:
-        record_heartbeat(worker, checks_run=1, last_checks_at=at, now=at)
-    public_site._DELAY_MEMO[0] = 0.0  # the banner's 5 s memo, as if it ran out
 
 
 @pytest.fixture
