@@ -7,8 +7,8 @@ one of them is under maintenance)::
     uptime = 1 − (major + w_partial × partial + w_degraded × degraded) / (monitored − maintenance)
 
 Only *monitored* time counts (see ``services.uptime``): time before monitoring began or before a
-component's start date, time when monitoring was delayed (no worker ran checks) and time still in the
-future are not monitored. ``coverage = monitored minutes / minutes in the period``.
+component's start date, time when monitoring was delayed (no worker ran checks, or a component's probe
+locations were too few to decide its quorum) and time still in the future are not monitored. ``coverage = monitored minutes / minutes in the period``.
 
 A row never claims what it cannot show:
 
@@ -356,8 +356,8 @@ def rules_text(min_coverage: float, ladder: list[dict[str, float]], *, credits: 
     ladder_text = "; ".join(f"below {float(r['below']):g}% → {float(r['credit_percent']):g}%" for r in ladder)
     rules = [
         "Coverage = monitored minutes ÷ minutes in the period. Not monitored: time before monitoring began or "
-        "before a component's start date, time when monitoring was delayed (no worker ran checks), and time "
-        "still to come.",
+        "before a component's start date, time when monitoring was delayed (no worker ran checks, or too few "
+        "of a component's probe locations reported to decide its status), and time still to come.",
         f"A verdict and a credit are given only when coverage is at least {min_coverage:g}%; below that the "
         f"result is “insufficient data”.",
         "SLA met when uptime ≥ target (compared unrounded). " + ROUNDING_TEXT,
