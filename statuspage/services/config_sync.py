@@ -159,6 +159,9 @@ def apply_config(doc: ConfigDoc, actor: Actor | None = None) -> ChangeReport:
                 "locations": list(spec.locations), "quorum": spec.effective_quorum(), "on_partial": spec.on_partial,
                 "probe_local": spec.kind == "heartbeat" or not spec.locations or local in spec.locations,
             }
+            if not spec.locations or list(spec.locations) == [local]:
+                # Back to the local worker alone: what the quorum said no longer applies.
+                values.update(monitoring_delayed=False, partial_failures=None, status_reason=None)
             if check is None:
                 check = Check(slug=spec.id, status="unknown", state={}, **values)
                 check.next_run_at = next_slot_after(spec.id, run_interval(spec.kind, float(spec.interval)), now) \

@@ -27,10 +27,6 @@ def _row(html: str, location: str) -> str:
     return html[start:html.index("</tr>", start)]
 
 
-def us_row(html: str) -> str:
-    return _row(html, "us-east")
-
-
 def _below_quorum(client) -> dict[str, str]:
     """eu-west sees the check down, us-east up: the quorum (2 of 3) keeps it up, eu-west is a partial failure."""
     apply_three()
@@ -58,7 +54,7 @@ def test_the_page_lists_each_agent_with_its_figures_after_it_posted(app, client)
     assert "Frankfurt" in eu and "fresh" in eu and "1.4.2" in eu and "probe-fra-1" in eu
     assert "127.0.0.1" in eu  # the address it posted from
     assert "2 dropped" in eu and "<td>3<br>" in eu and "oldest" in eu  # buffer depth, oldest buffered, dropped
-    assert "s ago" in eu and "20.2 s" not in us_row(html) and "s</td>" in eu  # last report, lag
+    assert "s ago" in eu and "s</td>" in eu  # last report, lag
     us = _row(html, "us-east")
     assert "Virginia" in us and "1.4.1" in us and "probe-iad-1" in us
     assert ">2</td>" in us  # two results received

@@ -153,3 +153,18 @@ def test_one_location_failing_below_quorum_changes_nothing_public(app, client):
     db.session.expire_all()
     comp = db.session.scalar(select(Component).where(Component.slug == "api"))
     assert comp.status == "major_outage"
+
+
+def test_a_check_moved_back_to_the_local_worker_alone_forgets_the_quorums_verdict(app, client):
+    from tests.monitor.helpers import apply_yaml, one_component
+
+    apply_three()
+    db.session.execute(Check.__table__.update().values(
+        monitoring_delayed=True, status_reason="only 0 of 3 locations fresh",
+        partial_failures=[{"location": "eu-west", "status": "down", "since": None, "message": "x"}]))
+    db.session.commit()
+    apply_yaml(one_component("http://127.0.0.1:9/health"))
+    check = _check()
+    assert (check.monitoring_delayed, check.partial_failures, check.status_reason, check.locations) == (
+        False, None, None, [])
+    assert check.probe_local and check.next_run_at is not None
