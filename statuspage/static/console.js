@@ -6,3 +6,11 @@ document.addEventListener("focusin", function (event) {
     el.select();
   }
 });
+
+// A field focused before this script ran (a slow load) is selected too.
+(function () {
+  var el = document.activeElement;
+  if (el && el.classList && el.classList.contains("token-plaintext") && typeof el.select === "function") {
+    el.select();
+  }
+})();

@@ -44,6 +44,7 @@ def test_pages_raise_no_csp_violation_and_the_console_refuses_framing(app, live_
     # The one behaviour that was an inline handler: a new token's field selects itself on focus.
     page.get_by_label("Name", exact=True).fill("deploy bot")
     page.get_by_role("button", name="Create token").click()
+    page.wait_for_load_state("load")  # console.js (the focus handler) has run
     field = page.locator("#plaintext")
     field.focus()
     assert page.evaluate("(() => { const el = document.activeElement; return el.id === 'plaintext' && "

@@ -168,3 +168,28 @@ def test_a_check_moved_back_to_the_local_worker_alone_forgets_the_quorums_verdic
     assert (check.monitoring_delayed, check.partial_failures, check.status_reason, check.locations) == (
         False, None, None, [])
     assert check.probe_local and check.next_run_at is not None
+
+
+def test_two_workers_sweeping_at_once_tell_on_call_once(app, client):
+    import time_machine
+
+    from statuspage.models import OutboxMessage, ProbeLocation
+    from statuspage.services.monitoring.locations import sweep_locations
+
+    apply_three()
+    tokens = probe_tokens("eu-west")
+    start = utcnow().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        post(client, "eu-west", tokens["eu-west"], [result(_check().id, start)])
+    with time_machine.travel(start + dt.timedelta(seconds=90), tick=False):
+        sweep_locations()
+        # The other worker read the location before this one marked it stale, and sweeps a second later.
+        db.session.execute(ProbeLocation.__table__.update().where(ProbeLocation.slug == "eu-west")
+                           .values(stale_since=None))
+        db.session.commit()
+    with time_machine.travel(start + dt.timedelta(seconds=91), tick=False):
+        sweep_locations()
+    mails = [m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "oncall_alert"))
+             if "eu-west" in m.payload["component_name"]]
+    assert [m.payload["status"] for m in mails] == ["location_stale"]
+    assert "has not reported since" in mails[0].payload["result"]["message"]

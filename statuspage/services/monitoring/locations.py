@@ -369,7 +369,8 @@ def sweep_locations(now: dt.datetime | None = None) -> dict[str, list[str]]:
             went_stale.append(loc.slug)
             last = loc.last_report_at.isoformat() if loc.last_report_at else None
             enqueue_oncall_alert(
-                f"location-stale:{loc.slug}:{int(now.timestamp())}",
+                # Keyed by the last report it went silent after: two workers sweeping at once mail once.
+                f"location-stale:{loc.slug}:{_stamp(loc.last_report_at)}",
                 {"component_name": f"Probe location {loc.slug}", "status": "location_stale", "check": None,
                  "at": now.isoformat(),
                  "result": {"message": (f"The probe agent of {loc.slug} has not reported since {last}"
@@ -381,7 +382,7 @@ def sweep_locations(now: dt.datetime | None = None) -> dict[str, list[str]]:
             loc.stale_since = None
             came_back.append(loc.slug)
             enqueue_oncall_alert(
-                f"location-back:{loc.slug}:{int(now.timestamp())}",
+                f"location-back:{loc.slug}:{_stamp(loc.last_report_at)}",
                 {"component_name": f"Probe location {loc.slug}", "status": "location_back", "check": None,
                  "at": now.isoformat(), "result": {"message": f"The probe agent of {loc.slug} reports again."}})
             log.info("probe location %s reports again", loc.slug)
@@ -398,6 +399,10 @@ def sweep_locations(now: dt.datetime | None = None) -> dict[str, list[str]]:
     reconcile_component_delays(now)
     db.session.commit()
     return {"stale": went_stale, "back": came_back}
+
+
+def _stamp(moment: dt.datetime | None) -> str:
+    return "never" if moment is None else str(int(moment.timestamp() * 1000))
 
 
 def _decisions_moved(check_ids: list[int], now: dt.datetime) -> list[int]:
