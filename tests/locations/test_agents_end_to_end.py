@@ -14,9 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -29,6 +27,7 @@ from statuspage.services.accounts.private_links import account_view_token
 from statuspage.services.config_sync import apply_config
 from statuspage.services.users import create_token
 from tests.support.smtp import free_port
+from tests.support.target import TargetServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AGENTS = {"eu-west": "127.0.0.2", "us-east": "127.0.0.3", "ap-south": "127.0.0.4"}
@@ -55,41 +54,6 @@ accounts:
 """
 
 
-class RegionalTarget:
-    """An HTTP target on 127.0.0.1 that answers 503 to the client addresses in ``failing``."""
-
-    def __init__(self) -> None:
-        self.failing: set[str] = set()
-        self.seen: list[tuple[str, float]] = []
-        target = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                peer = self.client_address[0]
-                target.seen.append((peer, time.time()))
-                down = peer in target.failing
-                body = b"region down" if down else b"ok"
-                self.send_response(503 if down else 200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("0.0.0.0", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/health"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def peers(self) -> set[str]:
-        return {peer for peer, _ in self.seen}
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
 def _wait(predicate, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -109,8 +73,8 @@ def _fresh(model, **where):
 @pytest.mark.slow
 @pytest.mark.parametrize("db_backend", ["postgresql"])
 def test_three_agents_decide_by_quorum(app, app_env, smtp_server, tmp_path, db_backend):
-    target = RegionalTarget()
-    apply_config(parse_config(CONFIG.replace("URL", target.url), env={}))
+    target = TargetServer()  # fails for the client addresses a step chooses (target.fail_for)
+    apply_config(parse_config(CONFIG.replace("URL", f"{target.url}/health"), env={}))
     tokens = {loc: create_token(f"agent {loc}", "probe", location=loc)[1] for loc in AGENTS}
     _, reader = create_token("test reader", "read")
     check_id = db.session.scalar(select(Check.id).where(Check.slug == "api-health"))
@@ -145,11 +109,11 @@ def test_three_agents_decide_by_quorum(app, app_env, smtp_server, tmp_path, db_b
             start_agent(loc)
 
         # All three report; each probes from its own address; the check is up.
-        _wait(lambda: target.peers() >= set(AGENTS.values()), 60, "probes from 127.0.0.2/3/4")
+        _wait(lambda: set(target.peers()) >= set(AGENTS.values()), 60, "probes from 127.0.0.2/3/4")
         _wait(lambda: (c := _fresh(Check, id=check_id)) and c.status == "up", 60, "the check to be up")
 
         # 1. One location fails, quorum 2 of 3: nothing public changes; the console and the EU account see it.
-        target.failing = {AGENTS["eu-west"]}
+        target.fail_for([AGENTS["eu-west"]])
         check = _wait(lambda: (c := _fresh(Check, id=check_id)) and c.partial_failures and c, 30,
                       "a below-quorum failure from eu-west")
         assert check.status == "up"
@@ -167,13 +131,13 @@ def test_three_agents_decide_by_quorum(app, app_env, smtp_server, tmp_path, db_b
         assert "eu-west" not in us_view and "Frankfurt" not in us_view
 
         # 2. Two fail: major outage and an auto-incident.
-        target.failing = {AGENTS["eu-west"], AGENTS["us-east"]}
+        target.fail_for([AGENTS["eu-west"], AGENTS["us-east"]])
         _wait(lambda: _fresh(Component, slug="api").status == "major_outage", 30, "major outage")
         incident = _fresh(Incident)
         assert incident is not None and incident.source == "auto"
 
         # Recovery.
-        target.failing = set()
+        target.fail_for([])
         _wait(lambda: _fresh(Component, slug="api").status == "operational", 30, "recovery")
 
         # 3. An agent killed: its location goes stale, never down, and on-call is told.
@@ -197,7 +161,7 @@ def test_three_agents_decide_by_quorum(app, app_env, smtp_server, tmp_path, db_b
 
         # 4. The web server stopped: eu-west fails meanwhile (every failing run is stored as a row); the agent
         # buffers, then replays; every slot arrives exactly once.
-        target.failing = {AGENTS["eu-west"]}
+        target.fail_for([AGENTS["eu-west"]])
         time.sleep(INTERVAL)  # let one failing result through first
         stopped_at = dt.datetime.now(dt.UTC)
         procs["web"].send_signal(signal.SIGTERM)
@@ -230,7 +194,7 @@ def test_three_agents_decide_by_quorum(app, app_env, smtp_server, tmp_path, db_b
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        target.close()
+        target.stop()
 
 
 def _answers(url: str) -> bool:

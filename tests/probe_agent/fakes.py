@@ -1,10 +1,10 @@
-"""Real HTTP servers on 127.0.0.1 for the probe agent's tests: a fake statuspage server and a target.
+"""A real HTTP server on 127.0.0.1 for the probe agent's tests: a fake statuspage server (targets: tests.support.target).
 
 :class:`FakeProbeServer` implements the agent ↔ server contract of issue 14 (GET the location's
 checks, POST results): it checks the bearer token and the location, applies a result only when its
 slot is newer than the last one applied for that check (else counts a duplicate), and records every
 row it was sent. ``mode`` makes it answer normally (``"ok"``), answer 503 (``"503"``), or drop every
-connection without an answer (``"drop"``). :class:`PeerTarget` answers 200 and records who connected.
+connection without an answer (``"drop"``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeProbeServer", "PeerTarget", "Received"]
+__all__ = ["FakeProbeServer", "Received"]
 
 
 @dataclass
@@ -185,49 +185,6 @@ class FakeProbeServer:
     def received(self) -> list[Received]:
         with self._server.lock:
             return list(self._server.state.received)
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class _TargetServer(ThreadingHTTPServer):
-    daemon_threads = True
-    hits: list[tuple[str, str]]
-    lock: threading.Lock
-
-
-class _TargetHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _TargetServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        with self.server.lock:
-            self.server.hits.append((self.client_address[0], self.path))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-
-class PeerTarget:
-    """A target that answers 200 on every path and records ``(peer address, path)`` per request."""
-
-    def __init__(self) -> None:
-        self._server = _TargetServer(("127.0.0.1", 0), _TargetHandler)
-        self._server.hits = []
-        self._server.lock = threading.Lock()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def hits(self, path: str | None = None) -> list[tuple[str, str]]:
-        with self._server.lock:
-            return [h for h in self._server.hits if path is None or h[1] == path]
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -21,7 +21,8 @@ import pytest
 
 from checks.spec import parse_check_spec
 from statuspage.probe_agent.buffer import ResultBuffer
-from tests.probe_agent.fakes import FakeProbeServer, PeerTarget
+from tests.probe_agent.fakes import FakeProbeServer
+from tests.support.target import TargetServer
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "probe-token-for-the-test"
@@ -46,14 +47,14 @@ def wait_for(what: str, condition: Callable[[], bool], timeout: float = 30.0) ->
 
 
 @pytest.fixture
-def target() -> Iterator[PeerTarget]:
-    server = PeerTarget()
+def target() -> Iterator[TargetServer]:
+    server = TargetServer()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def server(target: PeerTarget) -> Iterator[FakeProbeServer]:
+def server(target: TargetServer) -> Iterator[FakeProbeServer]:
     fake = FakeProbeServer(token=TOKEN, location=LOCATION, checks=[
         check_entry(11, "api-health", f"{target.url}/a"),
         check_entry(12, "web-home", f"{target.url}/b"),
@@ -99,12 +100,12 @@ def agents() -> Iterator[list[AgentProcess]]:
         agent.kill()
 
 
-def _hits(target: PeerTarget, path: str) -> int:
-    return len(target.hits(path))
+def _hits(target: TargetServer, path: str) -> int:
+    return target.hits(path)
 
 
 def test_the_agent_buffers_through_an_outage_and_a_kill_and_sends_each_slot_once_in_order(
-    server: FakeProbeServer, target: PeerTarget, agents: list[AgentProcess], tmp_path: Path
+    server: FakeProbeServer, target: TargetServer, agents: list[AgentProcess], tmp_path: Path
 ) -> None:
     buffer, log = tmp_path / "probe.sqlite", tmp_path / "agent.log"
     agents.append(AgentProcess(server, buffer, log, "--source-address", "127.0.0.2"))
@@ -140,7 +141,7 @@ def test_the_agent_buffers_through_an_outage_and_a_kill_and_sends_each_slot_once
     assert agents[-1].wait(60) == 0
 
     # Every probe came from the source address.
-    assert target.hits() and {peer for peer, _ in target.hits()} == {"127.0.0.2"}
+    assert target.peers() and set(target.peers()) == {"127.0.0.2"}
 
     received = server.received()
     for check_id, path in ((11, "/a"), (12, "/b")):
@@ -161,7 +162,7 @@ def test_the_agent_buffers_through_an_outage_and_a_kill_and_sends_each_slot_once
         assert sum(outage_started < s < killed_at for s in slots) >= 2, slots
         assert sum(killed_at < s < recovered_at for s in slots) >= 2, slots
         # Each probe's result arrived (at most the one running at the kill is missing).
-        assert len(target.hits(path)) - 1 <= len(slots) <= len(target.hits(path))
+        assert target.hits(path) - 1 <= len(slots) <= target.hits(path)
 
     assert ResultBuffer(buffer).depth() == 0
     agent_info = server.state.agents[-1]

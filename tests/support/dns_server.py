@@ -33,6 +33,7 @@ class DnsServer:
         self.rcodes = {_norm(n): r for n, r in (rcodes or {}).items()}
         self.silent = {_norm(n) for n in (silent or set())}
         self.queries: list[tuple[str, str]] = []
+        self.peers: list[str] = []  # the address each query came from
         self.turns: dict[tuple[str, str], list[list[str]]] = {}
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
@@ -52,6 +53,7 @@ class DnsServer:
                 continue
             except OSError:
                 return
+            self.peers.append(client[0])
             try:
                 query = dns.message.from_wire(wire)
             except Exception:

@@ -53,6 +53,7 @@ class SeenRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer: str = ""  # the client's address (a probe with a source address shows it here)
 
 
 class _Server(ThreadingHTTPServer):
@@ -84,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        behaviour = target._record(SeenRequest(self.command, path, dict(self.headers), body))
+        behaviour = target._record(SeenRequest(self.command, path, dict(self.headers), body, self.client_address[0]))
         stop = target._stopping
         if behaviour.hang:
             stop.wait(_HANG_LIMIT_S)
@@ -140,6 +141,7 @@ class TargetServer:
     def __init__(self, *, tls: CertFiles | None = None) -> None:
         self._lock = threading.Lock()
         self._behaviours: dict[str, Behaviour] = {}
+        self._failing: dict[str, Behaviour] = {}  # client address → how it is answered, whatever the path
         self._requests: list[SeenRequest] = []
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -200,10 +202,23 @@ class TargetServer:
         with self._lock:
             return [r for r in self._requests if path is None or r.path == path]
 
+    def fail_for(self, peers, *, status: int = 503, body: bytes | str = b"region down") -> None:
+        """Answer every request from these client addresses with ``status`` (a regional failure); the
+        others as set. ``fail_for([])`` ends it."""
+        data = body.encode() if isinstance(body, str) else body
+        with self._lock:
+            self._failing = {peer: Behaviour(status=status, body=data) for peer in peers}
+
+    def peers(self) -> list[str]:
+        """The client address of every request, in order."""
+        with self._lock:
+            return [r.peer for r in self._requests]
+
     def _record(self, request: SeenRequest) -> Behaviour:
         with self._lock:
             self._requests.append(request)
-            return self._behaviours.get(request.path) or self._behaviours.get("*") or Behaviour()
+            return (self._failing.get(request.peer) or self._behaviours.get(request.path)
+                    or self._behaviours.get("*") or Behaviour())
 
     def stop(self) -> None:
         """Stop serving; hanging and dripping handlers return at once."""
@@ -228,6 +243,7 @@ class _TcpHandler(socketserver.BaseRequestHandler):
         stop = target._stopping
         with self.server.lock:
             self.server.connections += 1
+            self.server.peers.append(self.client_address[0])
         try:
             if target.silent:
                 stop.wait(_HANG_LIMIT_S)
@@ -283,6 +299,7 @@ class TcpTarget:
         self._server.lock = threading.Lock()  # type: ignore[attr-defined]
         self._server.received = []  # type: ignore[attr-defined]
         self._server.connections = 0  # type: ignore[attr-defined]
+        self._server.peers = []  # type: ignore[attr-defined]
         self.host = "127.0.0.1"
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(
@@ -294,6 +311,11 @@ class TcpTarget:
     def received(self) -> list[bytes]:
         """The first chunk of data each connection sent."""
         return list(self._server.received)  # type: ignore[attr-defined]
+
+    @property
+    def peers(self) -> list[str]:
+        """The client address of every connection, in order."""
+        return list(self._server.peers)  # type: ignore[attr-defined]
 
     @property
     def connections(self) -> int:
