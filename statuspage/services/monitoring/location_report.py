@@ -18,7 +18,15 @@ from sqlalchemy import func, select
 from ...db import utcnow
 from ...extensions import db
 from ...models import Check, CheckLocation, ProbeLocation, WorkerHeartbeat
-from .locations import check_locations, local_location, location_views, settings, stale_after, uses_locations
+from .locations import (
+    assigned_counts,
+    local_location,
+    location_views,
+    reported_within,
+    settings,
+    stale_after,
+    uses_locations,
+)
 
 FRESH, STALE, NEVER = "fresh", "stale", "never"
 
@@ -50,15 +58,6 @@ class LocationSummary:
         return f"{self.name} ({self.slug})" if self.name and self.name != self.slug else self.slug
 
 
-def _assigned_counts() -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for (locations,) in db.session.execute(
-            select(Check.locations).where(Check.archived_at.is_(None), Check.kind != "heartbeat")):
-        for name in check_locations(locations):
-            counts[name] = counts.get(name, 0) + 1
-    return counts
-
-
 def _local_summary(row: ProbeLocation | None, assigned: int, now: dt.datetime) -> LocationSummary:
     limit = float(settings().monitoring_stale_after)
     last = db.session.scalar(select(func.max(WorkerHeartbeat.last_checks_at)))
@@ -82,7 +81,7 @@ def _freshness(out: LocationSummary, last: dt.datetime | None, stale_since: dt.d
         out.state = NEVER
         return
     out.age_seconds = max(0.0, (now - last).total_seconds())
-    if out.age_seconds <= out.stale_after_seconds:
+    if reported_within(last, out.stale_after_seconds, now):
         out.state = FRESH
     else:
         out.state = STALE
@@ -105,7 +104,7 @@ def location_summaries(now: dt.datetime | None = None) -> list[LocationSummary]:
     now = now or utcnow()
     local = local_location()
     rows = {r.slug: r for r in db.session.scalars(select(ProbeLocation))}
-    assigned = _assigned_counts()
+    assigned = assigned_counts()
     out = [_local_summary(rows.get(local), assigned.get(local, 0), now)]
     for slug in sorted((set(rows) | set(assigned)) - {local}):
         row = rows.get(slug) or ProbeLocation(slug=slug, results_received=0)

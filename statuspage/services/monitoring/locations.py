@@ -72,6 +72,26 @@ def stale_after(loc: ProbeLocation | None) -> float:
     return float(settings().probe_stale_after)
 
 
+def reported_within(last: dt.datetime | None, limit: float, now: dt.datetime) -> bool:
+    """The staleness rule, one place for the quorum, the sweep and every page: heard from within ``limit``."""
+    return last is not None and (now - last).total_seconds() <= limit
+
+
+def agent_fresh(loc: ProbeLocation | None, now: dt.datetime) -> bool:
+    """Whether an agent's location has reported within its staleness limit."""
+    return loc is not None and reported_within(loc.last_report_at, stale_after(loc), now)
+
+
+def assigned_counts() -> dict[str, int]:
+    """How many active network checks each location probes (the local worker's included)."""
+    counts: dict[str, int] = {}
+    for (locations,) in db.session.execute(
+            select(Check.locations).where(Check.archived_at.is_(None), Check.kind != "heartbeat")):
+        for name in check_locations(locations):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def ensure_locations(names, *, defined: dict[str, dict] | None = None) -> dict[str, ProbeLocation]:
     """ProbeLocation rows for these names (created when missing; names/limits from the config file)."""
     wanted = set(names) | {local_location()} | set(defined or {})
@@ -241,16 +261,13 @@ def location_views(check, cls: list[CheckLocation], locs: dict[str, ProbeLocatio
     for name in check_locations(check.locations):
         cl = by_name.get(name)
         loc = locs.get(name)
-        limit = stale_after(loc)
-        agent_fresh = name == local or (loc is not None and loc.last_report_at is not None
-                                        and (now - loc.last_report_at).total_seconds() <= limit)
-        result_fresh = cl is None or cl.last_run_at is None or (
-            (now - cl.last_run_at).total_seconds() <= check.interval_seconds + check.timeout_seconds + limit)
-        if name == local and cl is not None and cl.last_run_at is None:
-            result_fresh = True
+        fresh_agent = name == local or agent_fresh(loc, now)
+        # A result older than one run plus the limit is stale too (the agent reports, but not this check).
+        result_fresh = cl is None or cl.last_run_at is None or reported_within(
+            cl.last_run_at, check.interval_seconds + check.timeout_seconds + stale_after(loc), now)
         message = ((cl.last_result or {}).get("message") or "") if cl is not None else ""
         views.append(LocationView(name=name, status=cl.status if cl is not None else "unknown",
-                                  fresh=agent_fresh and result_fresh,
+                                  fresh=fresh_agent and result_fresh,
                                   since=cl.status_since if cl is not None else None, message=message))
     return views
 
@@ -357,13 +374,14 @@ def sweep_locations(now: dt.datetime | None = None) -> dict[str, list[str]]:
     now = now or utcnow()
     local = local_location()
     went_stale, came_back = [], []
+    counts = assigned_counts()
     for loc in db.session.scalars(select(ProbeLocation).order_by(ProbeLocation.slug)):
         if loc.slug == local:
             continue
-        assigned = _assigned_count(loc.slug)
+        assigned = counts.get(loc.slug, 0)
         if not assigned and loc.last_report_at is None:
             continue
-        fresh = loc.last_report_at is not None and (now - loc.last_report_at).total_seconds() <= stale_after(loc)
+        fresh = agent_fresh(loc, now)
         if not fresh and loc.stale_since is None:
             loc.stale_since = now
             went_stale.append(loc.slug)
@@ -420,12 +438,6 @@ def _decisions_moved(check_ids: list[int], now: dt.datetime) -> list[int]:
         if (d.status, d.delayed, sorted(v.name for v in d.partial)) != before:
             moved.append(check.id)
     return moved
-
-
-def _assigned_count(name: str) -> int:
-    return sum(1 for (locations,) in db.session.execute(
-        select(Check.locations).where(Check.archived_at.is_(None), Check.kind != "heartbeat"))
-        if name in (locations or []))
 
 
 def note_agent_report(location: str, agent: dict, *, address: str | None, oldest_slot: dt.datetime | None,
